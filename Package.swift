@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// deepscope: a terminal explorer for deepfake detectors. One module per layer; dependencies point one way:
+// C shims → Neural → Weights → Models → Media → Faces → Detection → Explain → Graphics → Explorer → deepscope.
+import PackageDescription
+
+/// Numeric modules are compiled with optimisation even in debug builds: the test suite runs real models and
+/// real video, and an unoptimised Swift inner loop is 30–100× slower than the same loop at -O.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "deepscope",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "deepscope", targets: ["deepscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System-library shims
+        .systemLibrary(name: "CNcursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // MARK: - Engine and models
+        .target(name: "Neural", dependencies: ["COpenBLAS"], swiftSettings: optimised),
+        .target(name: "Weights", dependencies: ["Neural"], swiftSettings: optimised),
+        .target(name: "Models", dependencies: ["Neural", "Weights"], swiftSettings: optimised),
+
+        // MARK: - Pipeline
+        .target(name: "Media", dependencies: ["CFFmpeg", "CPNG"], swiftSettings: optimised),
+        .target(name: "Faces", dependencies: ["Neural", "Weights", "Models", "Media"], swiftSettings: optimised),
+        .target(name: "Detection", dependencies: ["Neural", "Weights", "Models", "Media", "Faces"], swiftSettings: optimised),
+        .target(name: "Explain", dependencies: ["Neural", "Models", "Media", "Faces", "Detection"], swiftSettings: optimised),
+
+        // MARK: - Presentation
+        .target(name: "Graphics", dependencies: ["Media"], swiftSettings: optimised),
+        .target(name: "Explorer", dependencies: ["CNcursesw", "Media", "Graphics", "Faces", "Detection", "Explain"]),
+        .executableTarget(name: "deepscope", dependencies: [
+            "Neural", "Weights", "Models", "Media", "Faces", "Detection", "Explain", "Graphics", "Explorer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["Neural", "Media"], path: "Tests/TestSupport"),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights", "Neural", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Weights", "Neural", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Media", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
+    ]
+)

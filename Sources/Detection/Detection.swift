@@ -1,0 +1,1 @@
+// Detection: detector manifests and presets, heads, per-frame scoring, video verdicts, evaluation metrics.

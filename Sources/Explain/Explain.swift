@@ -1,0 +1,1 @@
+// Explain: GradCAM family, attention maps, supervoxels with Kernel SHAP, explainer consistency metrics.

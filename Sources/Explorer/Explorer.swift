@@ -1,0 +1,1 @@
+// Explorer: the ncurses application — state, actions, reactions, pure rendering, one terminal type.

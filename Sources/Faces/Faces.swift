@@ -1,0 +1,1 @@
+// Faces: MTCNN detection with landmarks, face crops and IoU tracking.

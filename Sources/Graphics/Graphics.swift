@@ -1,0 +1,1 @@
+// Graphics: colour maps, heatmap overlays, terminal image encoders (ASCII, half blocks, sixel).

@@ -1,0 +1,1 @@
+// Weights: safetensors and PyTorch checkpoint readers giving named tensors; .npy read and write.

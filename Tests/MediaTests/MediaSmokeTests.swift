@@ -1,0 +1,3 @@
+import Testing
+
+@Test func mediaTargetBuilds() { #expect(Bool(true)) }
