@@ -41,6 +41,11 @@ static inline int ds_key_enter(void) { return KEY_ENTER; }
 static inline int ds_key_npage(void) { return KEY_NPAGE; }
 static inline int ds_key_ppage(void) { return KEY_PPAGE; }
 static inline int ds_err(void) { return ERR; }
+// wget_wch's "this is a function key" result and the OK code are macros.
+static inline int ds_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int ds_ok(void) { return OK; }
+// curscr is a global (a macro in the reentrant build); clearok(curscr) forces a full repaint.
+static inline WINDOW *ds_curscr(void) { return curscr; }
 // Mouse masks are macros built from NCURSES_MOUSE_MASK.
 static inline mmask_t ds_button1_pressed(void) { return BUTTON1_PRESSED; }
 static inline mmask_t ds_button1_clicked(void) { return BUTTON1_CLICKED; }

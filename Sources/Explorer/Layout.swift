@@ -1,0 +1,61 @@
+/// A rectangle of terminal cells.
+public struct CellRect: Equatable, Sendable {
+    public var row: Int, column: Int, rows: Int, columns: Int
+    public init(row: Int, column: Int, rows: Int, columns: Int) {
+        self.row = row; self.column = column; self.rows = max(0, rows); self.columns = max(0, columns)
+    }
+    func contains(row r: Int, column c: Int) -> Bool {
+        r >= row && r < row + rows && c >= column && c < column + columns
+    }
+}
+
+/// Where each pane goes for a terminal size: a pure function, so clicks and drawing always agree.
+public struct Layout: Equatable, Sendable {
+    public var size: (rows: Int, columns: Int)
+    /// The video frame, scaled into this area with its aspect ratio kept.
+    public var frame: CellRect
+    /// Video and face facts; empty on narrow terminals.
+    public var side: CellRect
+    /// The probability curve and the position cursor.
+    public var timeline: CellRect
+    /// The last row.
+    public var status: CellRect
+
+    public static func == (a: Layout, b: Layout) -> Bool {
+        a.size == b.size && a.frame == b.frame && a.side == b.side && a.timeline == b.timeline && a.status == b.status
+    }
+
+    /// The smallest terminal the explorer draws into; below it a "terminal too small" notice is shown.
+    public static let minimum = (rows: 8, columns: 30)
+
+    public init(rows: Int, columns: Int) {
+        size = (rows, columns)
+        status = CellRect(row: rows - 1, column: 0, rows: 1, columns: columns)
+        let timelineRows = rows >= 16 ? 3 : 2
+        timeline = CellRect(row: rows - 1 - timelineRows, column: 0, rows: timelineRows, columns: columns)
+        let body = rows - 1 - timelineRows
+        let sideColumns = columns >= 90 ? 34 : (columns >= 64 ? 26 : 0)
+        side = CellRect(row: 0, column: columns - sideColumns, rows: body, columns: sideColumns)
+        frame = CellRect(row: 0, column: 0, rows: body, columns: columns - sideColumns - (sideColumns > 0 ? 1 : 0))
+    }
+
+    var isTooSmall: Bool { size.rows < Layout.minimum.rows || size.columns < Layout.minimum.columns }
+
+    /// The columns of the timeline bar (a margin of one cell each side keeps the cursor visible at the ends).
+    var timelineBar: (first: Int, last: Int) { (timeline.column + 1, timeline.column + max(1, timeline.columns - 2)) }
+
+    /// The frame under a timeline column.
+    func frame(atTimelineColumn column: Int, frameCount: Int) -> Int {
+        let (first, last) = timelineBar
+        guard frameCount > 1, last > first else { return 0 }
+        let t = Double(min(max(column, first), last) - first) / Double(last - first)
+        return Int((t * Double(frameCount - 1)).rounded())
+    }
+
+    /// The timeline column showing a frame.
+    func timelineColumn(ofFrame frame: Int, frameCount: Int) -> Int {
+        let (first, last) = timelineBar
+        guard frameCount > 1 else { return first }
+        return first + Int((Double(frame) / Double(frameCount - 1) * Double(last - first)).rounded())
+    }
+}

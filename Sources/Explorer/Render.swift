@@ -1,0 +1,182 @@
+import Foundation
+import Graphics
+import Media
+
+/// A frame drawn for one pane: text cells, or a sixel image with the cell area it covers.
+public enum FrameArt: Equatable, Sendable {
+    case cells(CellGrid)
+    case sixel(String, columns: Int, rows: Int)
+}
+
+/// Draws an image into a pane of `columns` × `rows` cells in the given mode, aspect ratio kept.
+public func paintFrame(_ image: RGBImage, mode: RenderMode, columns: Int, rows: Int,
+                       capabilities: TerminalCapabilities) -> FrameArt {
+    switch mode {
+    case .ascii:
+        return .cells(TextArt.ascii(image, columns: columns, rows: rows, colored: capabilities.colorDepth != .none))
+    case .blocks:
+        return .cells(TextArt.blocks(image, columns: columns, rows: rows))
+    case .sixel:
+        let cell = capabilities.cellSize
+        // Never taller than the pane, and a multiple of 6 so that no band spills into the row below.
+        let maxHeight = (rows * cell.height) / 6 * 6
+        let scaled = SixelArt.scaleToFit(image, maxWidth: columns * cell.width, maxHeight: maxHeight)
+        let usedColumns = (scaled.width + cell.width - 1) / cell.width
+        let usedRows = (scaled.height + cell.height - 1) / cell.height
+        return .sixel(SixelEncoder.encode(scaled, maxColors: 256), columns: usedColumns, rows: usedRows)
+    }
+}
+
+/// The explorer's screen for a state: pure, so it is snapshot-tested without a terminal.
+public func render(_ state: ExplorerState, layout: Layout, frameArt: FrameArt?) -> Screen {
+    var screen = Screen(rows: layout.size.rows, columns: layout.size.columns)
+    guard !layout.isTooSmall else {
+        let note = "terminal too small: \(layout.size.columns)×\(layout.size.rows), need \(Layout.minimum.columns)×\(Layout.minimum.rows)"
+        screen.put(note, row: max(0, layout.size.rows / 2), column: 0, role: .statusError)
+        return screen
+    }
+    drawFrame(state, art: frameArt, in: layout.frame, on: &screen)
+    if layout.side.columns > 0 { drawSidePanel(state, in: layout.side, on: &screen) }
+    drawTimeline(state, layout: layout, on: &screen)
+    drawStatus(state, in: layout.status, on: &screen)
+    if state.showHelp { drawHelp(in: layout, on: &screen) }
+    return screen
+}
+
+// MARK: - Panes
+
+private func drawFrame(_ state: ExplorerState, art: FrameArt?, in rect: CellRect, on screen: inout Screen) {
+    guard let art else {
+        let text = state.metadata.frameCount == 0 ? "no frames" : "decoding frame \(state.currentFrame)…"
+        screen.put(text, row: rect.row + rect.rows / 2, column: rect.column + max(0, (rect.columns - text.count) / 2),
+                   role: .dim, limit: rect.columns)
+        return
+    }
+    switch art {
+    case .cells(let grid):
+        let top = rect.row + max(0, (rect.rows - grid.rows) / 2)
+        let left = rect.column + max(0, (rect.columns - grid.columns) / 2)
+        for r in 0..<min(grid.rows, rect.rows) {
+            for c in 0..<min(grid.columns, rect.columns) {
+                let cell = grid.cells[r * grid.columns + c]
+                screen[top + r, left + c] = ScreenCell(cell.character, role: .normal,
+                                                       foreground: cell.foreground, background: cell.background)
+            }
+        }
+    case .sixel(let data, let columns, let rows):
+        // The image is hidden under the help overlay: a sixel cannot be partly covered by text.
+        guard !state.showHelp else { return }
+        let top = rect.row + max(0, (rect.rows - rows) / 2)
+        let left = rect.column + max(0, (rect.columns - columns) / 2)
+        screen.images.append(ScreenImage(row: top, column: left, rows: min(rows, rect.rows),
+                                         columns: min(columns, rect.columns), sixel: data))
+    }
+}
+
+private func drawSidePanel(_ state: ExplorerState, in rect: CellRect, on screen: inout Screen) {
+    let m = state.metadata
+    let width = rect.columns - 2
+    var row = rect.row
+    func line(_ text: String, _ role: Role = .panelText) {
+        guard row < rect.row + rect.rows else { return }
+        screen.put(text, row: row, column: rect.column + 1, role: role, limit: width)
+        row += 1
+    }
+    for r in rect.row..<(rect.row + rect.rows) { screen[r, rect.column - 1] = ScreenCell("│", role: .dim) }
+    line("VIDEO", .title)
+    line(state.videoName)
+    line("\(m.codec)  \(m.width)×\(m.height)\(m.rotation != 0 ? "  rot \(m.rotation)°" : "")")
+    line(String(format: "%.3f fps%@", m.frameRate, m.isVariableFrameRate ? " (VFR)" : ""))
+    line("\(m.frameCount) frames  \(formatTime(m.duration))")
+    row += 1
+    line("DETECTOR", .title)
+    line(state.detectorName)
+    row += 1
+    line("FRAME", .title)
+    line("\(state.currentFrame) / \(max(0, m.frameCount - 1))")
+    line("t = \(formatTime(state.timestamp))")
+    row += 1
+    line("? help   q quit", .dim)
+}
+
+private func drawTimeline(_ state: ExplorerState, layout: Layout, on screen: inout Screen) {
+    let rect = layout.timeline
+    let (first, last) = layout.timelineBar
+    let barRow = rect.row + rect.rows - 2
+    if rect.rows >= 3 {
+        // The probability curve's row: a baseline until a detector fills it.
+        for c in first...last { screen[rect.row, c] = ScreenCell("▁", role: .dim) }
+    }
+    for c in first...last { screen[barRow, c] = ScreenCell("━", role: .timelineBar) }
+    if state.frameCount > 0 {
+        let cursor = layout.timelineColumn(ofFrame: state.currentFrame, frameCount: state.frameCount)
+        screen[barRow, cursor] = ScreenCell("█", role: .timelineCursor)
+        if rect.rows >= 3 { screen[rect.row, cursor] = ScreenCell("│", role: .timelineCursor) }
+    }
+    let labelRow = rect.row + rect.rows - 1
+    screen.put("0", row: labelRow, column: first, role: .dim)
+    let end = "\(max(0, state.frameCount - 1))"
+    screen.put(end, row: labelRow, column: last - end.count + 1, role: .dim)
+}
+
+private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: inout Screen) {
+    screen.fill(rect, role: .statusBar)
+    if let prompt = state.prompt {
+        let text = " go to frame (or 2.5s): \(prompt)"
+        screen.put(text, row: rect.row, column: 0, role: .prompt)
+        screen.cursor = (rect.row, min(rect.columns - 1, text.count))
+        return
+    }
+    let total = max(0, state.frameCount - 1)
+    var parts = [" \(state.videoName)", state.detectorName,
+                 "frame \(state.currentFrame)/\(total)",
+                 "\(formatTime(state.timestamp)) / \(formatTime(state.metadata.duration))",
+                 state.renderMode.rawValue]
+    parts.append(state.playing ? "▶ playing" : "❚❚ paused")
+    var text = parts.joined(separator: " │ ")
+    if let message = state.message { text += " │ " + message }
+    screen.put(text, row: rect.row, column: 0, role: state.messageIsError ? .statusError : .statusBar)
+}
+
+private func drawHelp(in layout: Layout, on screen: inout Screen) {
+    let entries = KeyTable.help
+    let keyWidth = entries.map(\.keys.count).max() ?? 0
+    let width = min(layout.size.columns - 2, keyWidth + 3 + (entries.map(\.meaning.count).max() ?? 0) + 4)
+    let height = min(layout.size.rows - 2, entries.count + 4)
+    let box = CellRect(row: max(0, (layout.size.rows - 1 - height) / 2), column: max(0, (layout.size.columns - width) / 2),
+                       rows: height, columns: width)
+    screen.fill(box, role: .helpBox)
+    for c in box.column..<(box.column + box.columns) {
+        screen[box.row, c] = ScreenCell("─", role: .helpBox)
+        screen[box.row + box.rows - 1, c] = ScreenCell("─", role: .helpBox)
+    }
+    for r in box.row..<(box.row + box.rows) {
+        screen[r, box.column] = ScreenCell("│", role: .helpBox)
+        screen[r, box.column + box.columns - 1] = ScreenCell("│", role: .helpBox)
+    }
+    screen[box.row, box.column] = ScreenCell("┌", role: .helpBox)
+    screen[box.row, box.column + box.columns - 1] = ScreenCell("┐", role: .helpBox)
+    screen[box.row + box.rows - 1, box.column] = ScreenCell("└", role: .helpBox)
+    screen[box.row + box.rows - 1, box.column + box.columns - 1] = ScreenCell("┘", role: .helpBox)
+    screen.put(" Keys ", row: box.row, column: box.column + 2, role: .helpKey)
+    for (i, entry) in entries.enumerated() where box.row + 2 + i < box.row + box.rows - 1 {
+        let row = box.row + 2 + i
+        screen.put(entry.keys, row: row, column: box.column + 2, role: .helpKey, limit: keyWidth)
+        screen.put(entry.meaning, row: row, column: box.column + 3 + keyWidth, role: .helpBox,
+                   limit: box.columns - keyWidth - 5)
+    }
+}
+
+/// "mm:ss.mmm".
+func formatTime(_ seconds: Double) -> String {
+    let s = max(0, seconds.isFinite ? seconds : 0)
+    let minutes = Int(s / 60)
+    return String(format: "%02d:%06.3f", minutes, s - Double(minutes) * 60)
+}
+
+extension ExplorerState {
+    /// The presentation time of the current frame relative to the start, or frame / rate without a source.
+    var timestamp: Double {
+        frameTimes.indices.contains(currentFrame) ? frameTimes[currentFrame] : Double(currentFrame) / nominalRate
+    }
+}
