@@ -4,7 +4,7 @@
 ///
 /// Colours are sent as 24-bit SGR on `.direct` terminals, as the nearest xterm-256 entry on `.palette256`,
 /// the nearest ANSI colour on `.ansi16`, and not at all on `.none`. A sequence is emitted only when a cell's
-/// colour differs from the one before it, and every line that set a colour ends with a reset, so a line cut
+/// colour differs from the one before it, and every line that emitted one ends with a reset, so a line cut
 /// or scrolled away never leaks colour into the next one.
 ///
 /// ```swift
@@ -16,7 +16,7 @@ public enum ANSIEncoder {
         var w = ByteWriter(capacity: grid.cells.count * (capabilities.colorDepth == .direct ? 40 : 12))
         let depth = capabilities.colorDepth
         for row in 0..<grid.rows {
-            var foreground: SGRColor = .standard, background: SGRColor = .standard
+            var foreground: SGRColor = .standard, background: SGRColor = .standard, coloured = false
             for column in 0..<grid.columns {
                 let cell = grid.cells[row * grid.columns + column]
                 if depth != .none {
@@ -26,11 +26,12 @@ public enum ANSIEncoder {
                                                 background: bg != background ? bg : nil, into: &w)
                         foreground = fg
                         background = bg
+                        coloured = true
                     }
                 }
                 w.append(cell.character)
             }
-            if foreground != .standard || background != .standard { w.append(EscapeSequence.reset) }
+            if coloured { w.append(EscapeSequence.reset) }
             w.append(byte: UInt8(ascii: "\n"))
         }
         return w.string
