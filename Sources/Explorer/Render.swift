@@ -13,16 +13,18 @@ public func paintFrame(_ image: RGBImage, mode: RenderMode, columns: Int, rows: 
                        capabilities: TerminalCapabilities) -> FrameArt {
     switch mode {
     case .ascii:
-        return .cells(TextArt.ascii(image, columns: columns, rows: rows, colored: capabilities.colorDepth != .none))
+        let fit = fitCells(imageWidth: image.width, imageHeight: image.height, columns: columns, rows: rows)
+        return .cells(CellGrid.ascii(image, columns: fit.columns, rows: fit.rows, colored: capabilities.colorDepth != .none))
     case .blocks:
-        return .cells(TextArt.blocks(image, columns: columns, rows: rows))
+        let fit = fitCells(imageWidth: image.width, imageHeight: image.height, columns: columns, rows: rows)
+        return .cells(CellGrid.blocks(image, columns: fit.columns, rows: fit.rows))
     case .sixel:
-        let cell = capabilities.cellSize
+        let (cellWidth, cellHeight) = (capabilities.cellWidth, capabilities.cellHeight)
         // Never taller than the pane, and a multiple of 6 so that no band spills into the row below.
-        let maxHeight = (rows * cell.height) / 6 * 6
-        let scaled = SixelArt.scaleToFit(image, maxWidth: columns * cell.width, maxHeight: maxHeight)
-        let usedColumns = (scaled.width + cell.width - 1) / cell.width
-        let usedRows = (scaled.height + cell.height - 1) / cell.height
+        let maxHeight = (rows * cellHeight) / 6 * 6
+        let scaled = scaleToFit(image, maxWidth: columns * cellWidth, maxHeight: maxHeight, heightMultipleOf: 6)
+        let usedColumns = (scaled.width + cellWidth - 1) / cellWidth
+        let usedRows = (scaled.height + cellHeight - 1) / cellHeight
         return .sixel(SixelEncoder.encode(scaled, maxColors: 256), columns: usedColumns, rows: usedRows)
     }
 }

@@ -170,8 +170,8 @@ final class Terminal {
     private func paletteColor(_ rgb: RGB?) -> Int32 {
         guard let rgb else { return -1 }
         if directColor { return Int32(rgb.r) << 16 | Int32(rgb.g) << 8 | Int32(rgb.b) }
-        if colorCount >= 256 { return Int32(XtermPalette.nearest256(rgb)) }
-        return Int32(XtermPalette.nearest16(rgb) % max(1, colorCount))
+        if colorCount >= 256 { return Int32(XTermPalette.nearestIndex(rgb)) }
+        return Int32(XTermPalette.nearestANSI16(rgb) % max(1, colorCount))
     }
 }
 
