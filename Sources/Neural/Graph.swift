@@ -14,7 +14,11 @@ public struct Variable {
         self.node = node
     }
 
+    /// A constant: a value the tape never differentiates (weights in inference, fixed tables).
+    public init(_ tensor: Tensor) { self.init(tensor, node: -1) }
+
     public var shape: [Int] { tensor.shape }
+    public var count: Int { tensor.count }
 }
 
 // MARK: - Tape node
