@@ -1,0 +1,277 @@
+// Conv2d: 2-D convolution (stride, dilation, groups, asymmetric padding), im2col + sgemm, forward and backward.
+//
+// Letters: N batch, C input channels, H×W input, K output channels, R×S kernel, P×Q output, G groups;
+// Cg = C/G and Kg = K/G channels per group. Weight is [K, Cg, R, S] as in PyTorch.
+// Kept for backward: the input x (for d weight) and the weight (for d input).
+// Paths: 1×1/stride 1/no padding multiplies the input directly; depthwise (G = C) has its own direct kernel
+// (DepthwiseConv.swift); everything else lowers each group to im2col [Cg·R·S, P·Q] and one sgemm.
+
+// MARK: - Forward
+
+/// The fast conv2d forward: bias and activation are applied in one pass over the output.
+func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
+                   activation: Activation = .identity) -> Tensor {
+    if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
+    if geo.isDepthwise {
+        return depthwiseForward(x, weight, bias, geo, activation: activation)
+    }
+    let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
+    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            weight.data.withUnsafeBufferPointer { wp in
+                col.withUnsafeMutableBufferPointer { cp in
+                    for n in 0..<geo.n {
+                        for g in 0..<geo.groups {
+                            let xg = xp.baseAddress! + (n * geo.c + g * geo.cg) * geo.h * geo.w
+                            let source: UnsafePointer<Float>
+                            if geo.isPointwise {
+                                source = xg
+                            } else {
+                                im2col(xg, geo, into: cp.baseAddress!)
+                                source = UnsafePointer(cp.baseAddress!)
+                            }
+                            sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
+                                  b: source, ldb: pq, c: yp.baseAddress! + (n * geo.k + g * kg) * pq, ldc: pq)
+                        }
+                    }
+                }
+            }
+        }
+        biasActivationEpilogue(yp.baseAddress!, planes: geo.n * geo.k, channels: geo.k, planeSize: pq,
+                               bias: bias, activation: activation)
+    }
+    return y
+}
+
+/// Adds the per-channel bias and applies the activation, one output plane per parallel item.
+func biasActivationEpilogue(_ y: UnsafeMutablePointer<Float>, planes: Int, channels: Int, planeSize: Int,
+                            bias: Tensor?, activation: Activation) {
+    if bias == nil && activation == .identity { return }
+    let biasValues = bias?.data
+    Engine.parallelFor(planes, minimumPerThread: max(1, 16_384 / max(planeSize, 1))) { plane in
+        let p = y + plane * planeSize
+        if let b = biasValues?[plane % channels] {
+            for i in 0..<planeSize { p[i] += b }
+        }
+        activation.apply(p, planeSize)
+    }
+}
+
+// MARK: - im2col / col2im
+
+/// Unfolds the Cg input channels at `x` into rows (ci, ky, kx) × columns (oy, ox), zero where padded.
+func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+    let (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
+    let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
+    let (pt, pl) = (geo.padding.top, geo.padding.left)
+    Engine.parallelFor(geo.colRows, minimumPerThread: 8) { row in
+        let ci = row / (r * s), ky = (row / s) % r, kx = row % s
+        let plane = x + ci * h * w
+        let out = col + row * p * q
+        let (lo, hi) = validRange(outputs: q, input: w, offset: kx * dw - pl, stride: sw)
+        for oy in 0..<p {
+            let iy = oy * sh - pt + ky * dh
+            let dst = out + oy * q
+            guard iy >= 0 && iy < h else {
+                dst.update(repeating: 0, count: q)
+                continue
+            }
+            let src = plane + iy * w + kx * dw - pl
+            for ox in 0..<lo { dst[ox] = 0 }
+            if sw == 1 {
+                if hi > lo { (dst + lo).update(from: src + lo, count: hi - lo) }
+            } else {
+                for ox in lo..<max(lo, hi) { dst[ox] = src[ox * sw] }
+            }
+            for ox in max(lo, hi)..<q { dst[ox] = 0 }
+        }
+    }
+}
+
+/// Folds columns back onto the input (the adjoint of im2col), adding into `x`.
+func col2im(_ col: UnsafePointer<Float>, _ geo: ConvGeometry, addingInto x: UnsafeMutablePointer<Float>) {
+    let (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
+    let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
+    let (pt, pl) = (geo.padding.top, geo.padding.left)
+    // One channel per parallel item: rows of different channels never touch the same input plane.
+    Engine.parallelFor(geo.cg) { ci in
+        let plane = x + ci * h * w
+        for ky in 0..<r {
+            for kx in 0..<s {
+                let src = col + ((ci * r + ky) * s + kx) * p * q
+                let (lo, hi) = validRange(outputs: q, input: w, offset: kx * dw - pl, stride: sw)
+                for oy in 0..<p {
+                    let iy = oy * sh - pt + ky * dh
+                    guard iy >= 0 && iy < h else { continue }
+                    let dst = plane + iy * w + kx * dw - pl
+                    let row = src + oy * q
+                    for ox in lo..<max(lo, hi) { dst[ox * sw] += row[ox] }
+                }
+            }
+        }
+    }
+}
+
+/// The outputs ox in lo..<hi whose input column ox·stride + offset lies inside 0..<input.
+@inline(__always)
+func validRange(outputs: Int, input: Int, offset: Int, stride: Int) -> (Int, Int) {
+    // ceil(−offset / stride) and ceil((input − offset) / stride), clamped to the outputs.
+    func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
+    let lo = min(max(ceilDiv(-offset, stride), 0), outputs)
+    let hi = min(max(ceilDiv(input - offset, stride), 0), outputs)
+    return (lo, hi)
+}
+
+// MARK: - Backward
+
+/// d x from d y: per group, col = Wᵀ · dy, then col2im.
+func conv2dBackwardInput(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
+    if geo.isDepthwise { return depthwiseBackwardInput(dy, weight, geo) }
+    let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
+    var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
+    var col = [Float](repeating: 0, count: rows * pq)
+    dx.data.withUnsafeMutableBufferPointer { dxp in
+        dy.data.withUnsafeBufferPointer { dyp in
+            weight.data.withUnsafeBufferPointer { wp in
+                col.withUnsafeMutableBufferPointer { cp in
+                    for n in 0..<geo.n {
+                        for g in 0..<geo.groups {
+                            let dxg = dxp.baseAddress! + (n * geo.c + g * geo.cg) * geo.h * geo.w
+                            let dyg = dyp.baseAddress! + (n * geo.k + g * kg) * pq
+                            let wg = wp.baseAddress! + g * kg * rows
+                            if geo.isPointwise {
+                                sgemm(transA: true, m: rows, n: pq, k: kg, a: wg, lda: rows, b: dyg, ldb: pq,
+                                      c: dxg, ldc: pq)
+                            } else {
+                                sgemm(transA: true, m: rows, n: pq, k: kg, a: wg, lda: rows, b: dyg, ldb: pq,
+                                      c: cp.baseAddress!, ldc: pq)
+                                col2im(cp.baseAddress!, geo, addingInto: dxg)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return dx
+}
+
+/// d weight from d y and the kept input: per group, dW += dy · colᵀ, summed over the batch.
+func conv2dBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Tensor {
+    if geo.isDepthwise { return depthwiseBackwardWeight(dy, x, geo) }
+    let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
+    var dw = Tensor(shape: [geo.k, geo.cg, geo.r, geo.s])
+    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    dw.data.withUnsafeMutableBufferPointer { dwp in
+        dy.data.withUnsafeBufferPointer { dyp in
+            x.data.withUnsafeBufferPointer { xp in
+                col.withUnsafeMutableBufferPointer { cp in
+                    for n in 0..<geo.n {
+                        for g in 0..<geo.groups {
+                            let xg = xp.baseAddress! + (n * geo.c + g * geo.cg) * geo.h * geo.w
+                            let source: UnsafePointer<Float>
+                            if geo.isPointwise {
+                                source = xg
+                            } else {
+                                im2col(xg, geo, into: cp.baseAddress!)
+                                source = UnsafePointer(cp.baseAddress!)
+                            }
+                            sgemm(transB: true, m: kg, n: rows, k: pq, a: dyp.baseAddress! + (n * geo.k + g * kg) * pq,
+                                  lda: pq, b: source, ldb: pq, beta: n == 0 ? 0 : 1,
+                                  c: dwp.baseAddress! + g * kg * rows, ldc: rows)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return dw
+}
+
+/// d bias: d y summed over batch and space, per channel (accumulated in Double).
+func channelSums(_ dy: Tensor) -> Tensor {
+    let (n, c, h, w) = dy.nchw
+    var sums = [Double](repeating: 0, count: c)
+    dy.data.withUnsafeBufferPointer { p in
+        for b in 0..<n {
+            for ch in 0..<c {
+                let base = (b * c + ch) * h * w
+                var acc = 0.0
+                for i in base..<(base + h * w) { acc += Double(p[i]) }
+                sums[ch] += acc
+            }
+        }
+    }
+    return Tensor(shape: [c], data: sums.map(Float.init))
+}
+
+// MARK: - Naive reference
+
+/// Direct seven-loop conv2d in Double: the reference the fast paths are tested against.
+func conv2dNaive(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) -> Tensor {
+    var y = [Float](repeating: 0, count: geo.n * geo.k * geo.p * geo.q)
+    for n in 0..<geo.n {
+        for k in 0..<geo.k {
+            let g = k / geo.kg
+            for oy in 0..<geo.p {
+                for ox in 0..<geo.q {
+                    var acc = Double(bias?.data[k] ?? 0)
+                    for ci in 0..<geo.cg {
+                        let c = g * geo.cg + ci
+                        for ky in 0..<geo.r {
+                            let iy = oy * geo.stride.h - geo.padding.top + ky * geo.dilation.h
+                            guard iy >= 0 && iy < geo.h else { continue }
+                            for kx in 0..<geo.s {
+                                let ix = ox * geo.stride.w - geo.padding.left + kx * geo.dilation.w
+                                guard ix >= 0 && ix < geo.w else { continue }
+                                acc += Double(x.data[((n * geo.c + c) * geo.h + iy) * geo.w + ix])
+                                    * Double(weight.data[((k * geo.cg + ci) * geo.r + ky) * geo.s + kx])
+                            }
+                        }
+                    }
+                    y[((n * geo.k + k) * geo.p + oy) * geo.q + ox] = Float(acc)
+                }
+            }
+        }
+    }
+    return Tensor(shape: geo.outputShape, data: y)
+}
+
+// MARK: - Graph op
+
+extension Graph {
+    /// 2-D convolution as PyTorch's `F.conv2d`, with optional bias and a fused activation.
+    ///
+    /// - Parameters:
+    ///   - x: input [N, C, H, W].
+    ///   - weight: [K, C/groups, R, S].
+    ///   - bias: [K] or nil.
+    ///   - padding: explicit zero padding; asymmetric values express TensorFlow SAME (`Padding2D.same`).
+    ///   - activation: applied to the output; fused into the conv when not recording.
+    /// ```swift
+    /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
+    /// ```
+    public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
+                       padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
+                       activation: Activation = .identity) -> Variable {
+        let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
+                               dilation: dilation, groups: groups)
+        guard isRecording else {
+            return Variable(conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation))
+        }
+        let y = conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo)
+        let xt = x.tensor, wt = weight.tensor
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        let out = record(y, inputs: inputs) { dy, wanted in
+            var grads: [Tensor?] = [
+                wanted[0] ? conv2dBackwardInput(dy, wt, geo) : nil,
+                wanted[1] ? conv2dBackwardWeight(dy, xt, geo) : nil,
+            ]
+            if wanted.count > 2 { grads.append(wanted[2] ? channelSums(dy) : nil) }
+            return grads
+        }
+        return activate(out, activation)
+    }
+}

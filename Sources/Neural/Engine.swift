@@ -1,0 +1,53 @@
+// Engine: the global thread setting shared by OpenBLAS and the engine's own parallel loops.
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// Process-wide engine settings.
+public enum Engine {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var storedThreads = 2
+    nonisolated(unsafe) private static var blasThreadsApplied = 0
+
+    /// Threads used by OpenBLAS and by the engine's own kernels (default 2, the cores of the target machines).
+    ///
+    /// Results do not depend on this value: kernels split work over independent outputs only.
+    public static var threads: Int {
+        get { lock.withLock { storedThreads } }
+        set {
+            lock.withLock {
+                storedThreads = max(1, newValue)
+                applyBLASThreads()
+            }
+        }
+    }
+
+    /// Makes sure OpenBLAS uses `threads`; called before every sgemm because another module may have changed it.
+    static func prepareBLAS() {
+        lock.withLock { if blasThreadsApplied != storedThreads { applyBLASThreads() } }
+    }
+
+    private static func applyBLASThreads() {
+        ds_blas_set_threads(Int32(storedThreads))
+        blasThreadsApplied = storedThreads
+    }
+
+    /// Runs `body(i)` for `i` in `0..<count`, spread over `threads` workers in contiguous chunks.
+    ///
+    /// Falls back to a plain loop when there is one thread or one item, so small ops pay no dispatch cost.
+    static func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Int) -> Void) {
+        let workers = min(threads, count / max(1, minimumPerThread))
+        if workers <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // Workers touch disjoint outputs only (the kernels' contract), so sharing the closure is safe.
+            nonisolated(unsafe) let shared = body
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let lo = count * w / workers, hi = count * (w + 1) / workers
+                for i in lo..<hi { shared(i) }
+            }
+        }
+    }
+}

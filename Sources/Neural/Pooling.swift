@@ -1,0 +1,214 @@
+// Pooling: max pool, average pool, adaptive and global average pool (PyTorch semantics), forward and backward.
+//
+// Letters: N batch, C channels, H×W input, P×Q output; windows of R×S with stride and symmetric padding.
+// Kept for backward: the argmax index of every max-pool window; nothing for average pools (their windows are
+// recomputed from the geometry).
+
+// MARK: - Window geometry
+
+/// PyTorch's pooling output size, including the ceil_mode rule that the last window must start inside the
+/// input or its left padding.
+func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int = 1, ceilMode: Bool) -> Int {
+    let span = input + 2 * padding - dilation * (kernel - 1) - 1
+    var out = (ceilMode ? span + stride - 1 : span) / stride + 1
+    if ceilMode && (out - 1) * stride >= input + padding { out -= 1 }
+    precondition(out > 0, "pool: input \(input) too small for kernel \(kernel), padding \(padding)")
+    return out
+}
+
+struct PoolGeometry {
+    var n: Int, c: Int, h: Int, w: Int, p: Int, q: Int
+    var kernel: Size2D, stride: Size2D, padding: Size2D
+
+    init(_ shape: [Int], kernel: Size2D, stride: Size2D, padding: Size2D, ceilMode: Bool) {
+        precondition(shape.count == 4, "pool: input must be NCHW, got \(shape)")
+        precondition(padding.h * 2 <= kernel.h && padding.w * 2 <= kernel.w,
+                     "pool: padding \(padding) must be at most half the kernel \(kernel) (PyTorch's rule)")
+        (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+        p = poolOutputSize(h, kernel: kernel.h, stride: stride.h, padding: padding.h, ceilMode: ceilMode)
+        q = poolOutputSize(w, kernel: kernel.w, stride: stride.w, padding: padding.w, ceilMode: ceilMode)
+    }
+}
+
+// MARK: - Max pool
+
+/// Max over each window (padding never wins); returns the output and each window's flat argmax in its plane.
+func maxPoolForward(_ x: Tensor, _ geo: PoolGeometry) -> (Tensor, [Int32]) {
+    let planes = geo.n * geo.c, (h, w, p, q) = (geo.h, geo.w, geo.p, geo.q)
+    var y = Tensor(shape: [geo.n, geo.c, p, q]) { _ in }
+    var argmax = [Int32](repeating: 0, count: planes * p * q)
+    y.data.withUnsafeMutableBufferPointer { yp in
+        argmax.withUnsafeMutableBufferPointer { ap in
+            x.data.withUnsafeBufferPointer { xp in
+                let yb = yp.baseAddress!, ab = ap.baseAddress!, xb = xp.baseAddress!
+                Engine.parallelFor(planes) { plane in
+                    let src = xb + plane * h * w
+                    for oy in 0..<p {
+                        let y0 = oy * geo.stride.h - geo.padding.h
+                        let ys = max(y0, 0), ye = min(y0 + geo.kernel.h, h)
+                        for ox in 0..<q {
+                            let x0 = ox * geo.stride.w - geo.padding.w
+                            let xs = max(x0, 0), xe = min(x0 + geo.kernel.w, w)
+                            var best = -Float.infinity, at = ys * w + xs
+                            for iy in ys..<ye {
+                                for ix in xs..<xe {
+                                    let v = src[iy * w + ix]
+                                    // The first maximum wins and NaN propagates, as in PyTorch's CPU kernel.
+                                    if v > best || v.isNaN { best = v; at = iy * w + ix; if v.isNaN { break } }
+                                }
+                            }
+                            yb[plane * p * q + oy * q + ox] = best
+                            ab[plane * p * q + oy * q + ox] = Int32(at)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (y, argmax)
+}
+
+func maxPoolBackward(_ dy: Tensor, argmax: [Int32], _ geo: PoolGeometry) -> Tensor {
+    var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
+    let pq = geo.p * geo.q, hw = geo.h * geo.w
+    dx.data.withUnsafeMutableBufferPointer { d in
+        for plane in 0..<(geo.n * geo.c) {
+            for i in 0..<pq { d[plane * hw + Int(argmax[plane * pq + i])] += dy.data[plane * pq + i] }
+        }
+    }
+    return dx
+}
+
+// MARK: - Average pool
+
+/// The clipped window of output (oy, ox) and PyTorch's divisor: with count_include_pad the window size clipped
+/// to the padded input, else the number of real input pixels.
+@inline(__always)
+func avgWindow(_ o: Int, stride: Int, padding: Int, kernel: Int, input: Int) -> (Int, Int, Int) {
+    let start = o * stride - padding
+    let end = min(start + kernel, input + padding)
+    return (max(start, 0), min(end, input), end - start)
+}
+
+func avgPoolForward(_ x: Tensor, _ geo: PoolGeometry, countIncludePad: Bool) -> Tensor {
+    let (h, w, p, q) = (geo.h, geo.w, geo.p, geo.q)
+    var y = Tensor(shape: [geo.n, geo.c, p, q]) { _ in }
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            let yb = yp.baseAddress!, xb = xp.baseAddress!
+            Engine.parallelFor(geo.n * geo.c) { plane in
+                let src = xb + plane * h * w
+                for oy in 0..<p {
+                    let (ys, ye, ph) = avgWindow(oy, stride: geo.stride.h, padding: geo.padding.h, kernel: geo.kernel.h, input: h)
+                    for ox in 0..<q {
+                        let (xs, xe, pw) = avgWindow(ox, stride: geo.stride.w, padding: geo.padding.w, kernel: geo.kernel.w, input: w)
+                        var sum: Float = 0
+                        for iy in ys..<max(ys, ye) { for ix in xs..<max(xs, xe) { sum += src[iy * w + ix] } }
+                        let divisor = countIncludePad ? ph * pw : max(ye - ys, 0) * max(xe - xs, 0)
+                        yb[plane * p * q + oy * q + ox] = sum / Float(divisor)
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+func avgPoolBackward(_ dy: Tensor, _ geo: PoolGeometry, countIncludePad: Bool) -> Tensor {
+    let (h, w, p, q) = (geo.h, geo.w, geo.p, geo.q)
+    var dx = Tensor(shape: [geo.n, geo.c, h, w])
+    dx.data.withUnsafeMutableBufferPointer { d in
+        for plane in 0..<(geo.n * geo.c) {
+            for oy in 0..<p {
+                let (ys, ye, ph) = avgWindow(oy, stride: geo.stride.h, padding: geo.padding.h, kernel: geo.kernel.h, input: h)
+                for ox in 0..<q {
+                    let (xs, xe, pw) = avgWindow(ox, stride: geo.stride.w, padding: geo.padding.w, kernel: geo.kernel.w, input: w)
+                    let divisor = countIncludePad ? ph * pw : max(ye - ys, 0) * max(xe - xs, 0)
+                    let g = dy.data[plane * p * q + oy * q + ox] / Float(divisor)
+                    for iy in ys..<max(ys, ye) { for ix in xs..<max(xs, xe) { d[plane * h * w + iy * w + ix] += g } }
+                }
+            }
+        }
+    }
+    return dx
+}
+
+// MARK: - Adaptive average pool
+
+/// PyTorch's adaptive window of output o: [⌊o·in/out⌋, ⌈(o+1)·in/out⌉).
+@inline(__always)
+func adaptiveWindow(_ o: Int, input: Int, output: Int) -> (Int, Int) {
+    (o * input / output, ((o + 1) * input + output - 1) / output)
+}
+
+func adaptiveAvgPoolForward(_ x: Tensor, output: Size2D) -> Tensor {
+    let (n, c, h, w) = x.nchw, (p, q) = (output.h, output.w)
+    var y = Tensor(shape: [n, c, p, q]) { _ in }
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            let yb = yp.baseAddress!, xb = xp.baseAddress!
+            Engine.parallelFor(n * c, minimumPerThread: max(1, 8192 / max(h * w, 1))) { plane in
+                let src = xb + plane * h * w
+                for oy in 0..<p {
+                    let (ys, ye) = adaptiveWindow(oy, input: h, output: p)
+                    for ox in 0..<q {
+                        let (xs, xe) = adaptiveWindow(ox, input: w, output: q)
+                        var sum: Float = 0
+                        for iy in ys..<ye { for ix in xs..<xe { sum += src[iy * w + ix] } }
+                        yb[plane * p * q + oy * q + ox] = sum / Float((ye - ys) * (xe - xs))
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+func adaptiveAvgPoolBackward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
+    let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3]), (p, q) = (dy.shape[2], dy.shape[3])
+    var dx = Tensor(shape: inputShape)
+    dx.data.withUnsafeMutableBufferPointer { d in
+        for plane in 0..<(n * c) {
+            for oy in 0..<p {
+                let (ys, ye) = adaptiveWindow(oy, input: h, output: p)
+                for ox in 0..<q {
+                    let (xs, xe) = adaptiveWindow(ox, input: w, output: q)
+                    let g = dy.data[plane * p * q + oy * q + ox] / Float((ye - ys) * (xe - xs))
+                    for iy in ys..<ye { for ix in xs..<xe { d[plane * h * w + iy * w + ix] += g } }
+                }
+            }
+        }
+    }
+    return dx
+}
+
+// MARK: - Graph ops
+
+extension Graph {
+    /// Max pooling as `F.max_pool2d` (dilation 1); `stride` defaults to the kernel.
+    public func maxPool2d(_ x: Variable, kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                          ceilMode: Bool = false) -> Variable {
+        let geo = PoolGeometry(x.shape, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
+        let (y, argmax) = maxPoolForward(x.tensor, geo)
+        return record(y, inputs: [x]) { g, _ in [maxPoolBackward(g, argmax: argmax, geo)] }
+    }
+
+    /// Average pooling as `F.avg_pool2d`; `stride` defaults to the kernel.
+    public func avgPool2d(_ x: Variable, kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
+                          ceilMode: Bool = false, countIncludePad: Bool = true) -> Variable {
+        let geo = PoolGeometry(x.shape, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
+        let y = avgPoolForward(x.tensor, geo, countIncludePad: countIncludePad)
+        return record(y, inputs: [x]) { g, _ in [avgPoolBackward(g, geo, countIncludePad: countIncludePad)] }
+    }
+
+    /// Adaptive average pooling to `output` as `F.adaptive_avg_pool2d`.
+    public func adaptiveAvgPool2d(_ x: Variable, output: Size2D) -> Variable {
+        let shape = x.shape
+        let y = adaptiveAvgPoolForward(x.tensor, output: output)
+        return record(y, inputs: [x]) { g, _ in [adaptiveAvgPoolBackward(g, inputShape: shape)] }
+    }
+
+    /// Mean over H×W keeping [N, C, 1, 1].
+    public func globalAvgPool(_ x: Variable) -> Variable { adaptiveAvgPool2d(x, output: 1) }
+}
