@@ -58,14 +58,16 @@ extension FFmpegVideo {
         var rate = stream.pointee.avg_frame_rate
         if rate.num <= 0 || rate.den <= 0 { rate = stream.pointee.r_frame_rate }
 
+        // The span of the frames' own timestamps plus one typical frame duration: independent of container quirks
+        // such as Matroska counting a start offset into its duration.
         var duration = 0.0
-        if fmt.pointee.duration != ffNoPTS && fmt.pointee.duration > 0 {
+        if index.timestampsAreUnique, index.count > 1 {
+            let deltas = zip(index.pts.dropFirst(), index.pts).map { $0 - $1 }.sorted()
+            duration = Double(index.pts[index.count - 1] - index.pts[0] + deltas[deltas.count / 2]) * tb
+        } else if fmt.pointee.duration != ffNoPTS && fmt.pointee.duration > 0 {
             duration = Double(fmt.pointee.duration) / Double(AV_TIME_BASE)
         } else if stream.pointee.duration != ffNoPTS && stream.pointee.duration > 0 {
             duration = Double(stream.pointee.duration) * tb
-        } else if index.timestampsAreUnique, index.count > 1 {
-            let span = Double(index.pts[index.count - 1] - index.pts[0]) * tb
-            duration = span * Double(index.count) / Double(index.count - 1)
         }
         if rate.num <= 0 || rate.den <= 0 {
             rate = duration > 0 ? av_d2q(Double(index.count) / duration, 1_000_000) : AVRational(num: 0, den: 1)

@@ -126,18 +126,23 @@ public final class FFmpegVideo: FrameSource {
                 nextFrame = k + 1
                 return
             }
-            if index.builtFromPackets {
-                // Packets and decoded frames disagree for this file: count by decoding from now on.
-                try rebuildIndexByDecoding()
-                guard k < index.count else {
-                    throw MediaError.frameOutOfRange(path: path, index: k, count: index.count)
-                }
-            }
+            if index.builtFromPackets { try distrustPackets(reaching: k) }
         }
         if index.timestampsAreUnique {
             if try seekAndFind(k) { return }
+            if index.builtFromPackets {
+                try distrustPackets(reaching: k)
+                if index.timestampsAreUnique, try seekAndFind(k) { return }
+            }
         }
         try decodeFromStart(to: k)
+    }
+
+    /// Decoding disagreed with the packet index (damaged data the decoder drops): count by decoding from now on.
+    /// The frame count can shrink, so `k` is checked again.
+    private func distrustPackets(reaching k: Int) throws {
+        try rebuildIndexByDecoding()
+        guard k < index.count else { throw MediaError.frameOutOfRange(path: path, index: k, count: index.count) }
     }
 
     /// Seeks to the keyframe indexed for frame k and decodes forward until its timestamp; backs off to earlier
