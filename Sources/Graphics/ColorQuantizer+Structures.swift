@@ -47,14 +47,20 @@ struct Histogram {
     private(set) var occupied: [Int] = []
 
     init(_ image: RGBImage) {
+        var stats = [Stats](repeating: Stats(), count: 1 << 15)
+        var occupied: [Int] = []
         image.pixels.withUnsafeBufferPointer { p in
-            for k in 0..<(image.width * image.height) {
-                let r = Int(p[3 * k]), g = Int(p[3 * k + 1]), b = Int(p[3 * k + 2])
-                let bin = (r >> 3) << 10 | (g >> 3) << 5 | (b >> 3)
-                if stats[bin].count == 0 { occupied.append(bin) }
-                stats[bin].r += r; stats[bin].g += g; stats[bin].b += b; stats[bin].count += 1
+            stats.withUnsafeMutableBufferPointer { stats in
+                for k in 0..<(image.width * image.height) {
+                    let r = Int(p[3 * k]), g = Int(p[3 * k + 1]), b = Int(p[3 * k + 2])
+                    let bin = (r >> 3) << 10 | (g >> 3) << 5 | (b >> 3)
+                    if stats[bin].count == 0 { occupied.append(bin) }
+                    stats[bin].r += r; stats[bin].g += g; stats[bin].b += b; stats[bin].count += 1
+                }
             }
         }
+        self.stats = stats
+        self.occupied = occupied
     }
 
     /// The mean colour of a bin's pixels, per channel.
@@ -125,7 +131,10 @@ final class PaletteMap {
     }
 
     /// The index of the palette entry nearest (Euclidean) to the colour.
-    func nearest(r: Float, g: Float, b: Float) -> Int {
+    func nearest(r: Float, g: Float, b: Float) -> Int { Self.nearest(in: palette, r: r, g: g, b: b) }
+
+    /// The index of the entry of `palette` nearest (Euclidean) to the colour, the first on ties.
+    static func nearest(in palette: [RGB], r: Float, g: Float, b: Float) -> Int {
         var best = 0, bestDistance = Float.infinity
         for (i, c) in palette.enumerated() {
             let dr = r - Float(c.r), dg = g - Float(c.g), db = b - Float(c.b)
@@ -138,15 +147,25 @@ final class PaletteMap {
     /// Each pixel's palette index; pixels sharing a 6-bit cell share the entry nearest the cell's centre,
     /// which is never more than 2 levels per channel from the pixel itself.
     func indices(of image: RGBImage) -> [UInt8] {
+        let count = image.width * image.height
+        var result = [UInt8](repeating: 0, count: count)
+        var cache = self.cache
         image.pixels.withUnsafeBufferPointer { p in
-            (0..<(image.width * image.height)).map { k in
-                let r = Int(p[3 * k]) >> 2, g = Int(p[3 * k + 1]) >> 2, b = Int(p[3 * k + 2]) >> 2
-                let cell = r << 12 | g << 6 | b
-                if cache[cell] < 0 {
-                    cache[cell] = Int16(nearest(r: Float(r << 2) + 1.5, g: Float(g << 2) + 1.5, b: Float(b << 2) + 1.5))
+            cache.withUnsafeMutableBufferPointer { cache in
+                result.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<count {
+                        let r = Int(p[3 * k]) >> 2, g = Int(p[3 * k + 1]) >> 2, b = Int(p[3 * k + 2]) >> 2
+                        let cell = r << 12 | g << 6 | b
+                        if cache[cell] < 0 {
+                            cache[cell] = Int16(nearest(r: Float(r << 2) + 1.5, g: Float(g << 2) + 1.5,
+                                                        b: Float(b << 2) + 1.5))
+                        }
+                        out[k] = UInt8(cache[cell])
+                    }
                 }
-                return UInt8(cache[cell])
             }
         }
+        self.cache = cache
+        return result
     }
 }

@@ -73,10 +73,9 @@ public enum ColorQuantizer {
 
     private static func refine(_ palette: [RGB], _ histogram: Histogram) -> [RGB] {
         var sums = [(Double, Double, Double, Double)](repeating: (0, 0, 0, 0), count: palette.count)
-        let map = PaletteMap(palette)
         for bin in histogram.occupied {
             let s = histogram.stats[bin]
-            let c = map.nearest(r: Float(s.r) / Float(s.count), g: Float(s.g) / Float(s.count),
+            let c = PaletteMap.nearest(in: palette, r: Float(s.r) / Float(s.count), g: Float(s.g) / Float(s.count),
                                 b: Float(s.b) / Float(s.count))
             sums[c].0 += Double(s.r); sums[c].1 += Double(s.g); sums[c].2 += Double(s.b); sums[c].3 += Double(s.count)
         }

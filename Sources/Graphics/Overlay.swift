@@ -71,7 +71,7 @@ func resizeBilinear(_ map: [Float], width: Int, height: Int, toWidth: Int, toHei
 }
 
 /// For each destination coordinate: the source sample left of it, the one right of it, and the weight of the right.
-private func bilinearTaps(from source: Int, to destination: Int) -> [(index: Int, next: Int, fraction: Float)] {
+func bilinearTaps(from source: Int, to destination: Int) -> [(index: Int, next: Int, fraction: Float)] {
     let scale = Double(source) / Double(destination)
     return (0..<destination).map { d in
         let position = Float((Double(d) + 0.5) * scale - 0.5)
