@@ -21,8 +21,10 @@ public func overlay(heatmap: [Float], heatmapWidth: Int? = nil, heatmapHeight: I
     let mapWidth = heatmapWidth ?? image.width, mapHeight = heatmapHeight ?? image.height
     precondition(heatmap.count == mapWidth * mapHeight,
                  "overlay: heatmap has \(heatmap.count) values, expected \(mapWidth)×\(mapHeight)")
+    // An empty map (a face too small to explain) shows as all-zero rather than stopping the program.
     let map = (mapWidth == image.width && mapHeight == image.height)
         ? heatmap
+        : heatmap.isEmpty ? [Float](repeating: 0, count: image.width * image.height)
         : resizeBilinear(heatmap, width: mapWidth, height: mapHeight, toWidth: image.width, toHeight: image.height)
     let table = colorMap.table
     let colourWeight = 1 - imageWeight

@@ -109,3 +109,9 @@ func colorMapMatchesReference(_ map: ColorMap) throws {
     #expect(bar.pixel(255, 0) == RGB(r1, g1, b1))
     #expect(Array(bar.pixels[0..<768]) == Array(bar.pixels[768..<1536]))
 }
+
+@Test func overlayOfEmptyMapShowsZero() {
+    let image = RGBImage(width: 3, height: 2, fill: (10, 20, 30))
+    let empty = overlay(heatmap: [], heatmapWidth: 0, heatmapHeight: 0, on: image)
+    #expect(empty == overlay(heatmap: [Float](repeating: 0, count: 6), on: image))
+}
