@@ -120,15 +120,26 @@ struct Box {
 
 // MARK: - Nearest palette entry
 
-/// Nearest-colour search over a palette, cached per 6-bit-per-channel cell of RGB space.
+/// Nearest-colour search over a palette, cached per cell of RGB space (`bits` per channel).
 final class PaletteMap {
     let palette: [RGB]
-    private var cache: [Int16]
+    /// Palette index per cell, −1 until first asked; a raw buffer so the per-pixel lookups carry no
+    /// exclusivity checks (a class's stored array would).
+    private let cache: UnsafeMutableBufferPointer<Int16>
 
-    init(_ palette: [RGB]) {
+    /// Dropped low bits per channel: a cell spans `1 << shift` levels of each channel.
+    private let shift: Int
+    private let bits: Int
+
+    init(_ palette: [RGB], bits: Int = 6) {
         self.palette = palette
-        cache = [Int16](repeating: -1, count: 1 << 18)
+        self.bits = bits
+        shift = 8 - bits
+        cache = .allocate(capacity: 1 << (3 * bits))
+        cache.initialize(repeating: -1)
     }
+
+    deinit { cache.deallocate() }
 
     /// The index of the palette entry nearest (Euclidean) to the colour.
     func nearest(r: Float, g: Float, b: Float) -> Int { Self.nearest(in: palette, r: r, g: g, b: b) }
@@ -144,28 +155,24 @@ final class PaletteMap {
         return best
     }
 
-    /// Each pixel's palette index; pixels sharing a 6-bit cell share the entry nearest the cell's centre,
-    /// which is never more than 2 levels per channel from the pixel itself.
+    /// The palette entry nearest the centre of the colour's cell, computed once per cell: within
+    /// `1 << shift` levels per channel of exact, and error diffusion absorbs the difference when dithering.
+    func nearestCached(r: Int, g: Int, b: Int) -> Int {
+        let cell = (r >> shift) << (2 * bits) | (g >> shift) << bits | (b >> shift)
+        if cache[cell] < 0 {
+            let half = Float(1 << shift) / 2 - 0.5
+            cache[cell] = Int16(nearest(r: Float((r >> shift) << shift) + half, g: Float((g >> shift) << shift) + half,
+                                        b: Float((b >> shift) << shift) + half))
+        }
+        return Int(cache[cell])
+    }
+
+    /// Each pixel's palette index; pixels sharing a cell share the entry nearest the cell's centre.
     func indices(of image: RGBImage) -> [UInt8] {
-        let count = image.width * image.height
-        var result = [UInt8](repeating: 0, count: count)
-        var cache = self.cache
         image.pixels.withUnsafeBufferPointer { p in
-            cache.withUnsafeMutableBufferPointer { cache in
-                result.withUnsafeMutableBufferPointer { out in
-                    for k in 0..<count {
-                        let r = Int(p[3 * k]) >> 2, g = Int(p[3 * k + 1]) >> 2, b = Int(p[3 * k + 2]) >> 2
-                        let cell = r << 12 | g << 6 | b
-                        if cache[cell] < 0 {
-                            cache[cell] = Int16(nearest(r: Float(r << 2) + 1.5, g: Float(g << 2) + 1.5,
-                                                        b: Float(b << 2) + 1.5))
-                        }
-                        out[k] = UInt8(cache[cell])
-                    }
-                }
+            (0..<(image.width * image.height)).map { k in
+                UInt8(nearestCached(r: Int(p[3 * k]), g: Int(p[3 * k + 1]), b: Int(p[3 * k + 2])))
             }
         }
-        self.cache = cache
-        return result
     }
 }
