@@ -258,10 +258,14 @@ extension Graph {
                        activation: Activation = .identity) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
+        let kind = geo.isDepthwise ? "conv depthwise \(geo.r)x\(geo.s)/\(geo.stride.h)"
+            : geo.isPointwise ? "conv 1x1" : "conv im2col \(geo.r)x\(geo.s)"
         guard isRecording else {
-            return Variable(conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation))
+            return Variable(timed(kind) {
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation)
+            })
         }
-        let y = conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo)
+        let y = timed(kind) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }
         let xt = x.tensor, wt = weight.tensor
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let out = record(y, inputs: inputs) { dy, wanted in

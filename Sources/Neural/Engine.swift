@@ -32,6 +32,22 @@ public enum Engine {
         blasThreadsApplied = storedThreads
     }
 
+    /// Runs `body(range)` over contiguous chunks of `0..<count`, one per worker, so each worker can set up
+    /// scratch memory once.
+    static func parallelChunks(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, count / max(1, minimumPerThread))
+        if workers <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let shared = body
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                shared((count * w / workers)..<(count * (w + 1) / workers))
+            }
+        }
+    }
+
     /// Runs `body(i)` for `i` in `0..<count`, spread over `threads` workers in contiguous chunks.
     ///
     /// Falls back to a plain loop when there is one thread or one item, so small ops pay no dispatch cost.

@@ -205,7 +205,7 @@ extension Graph {
     /// Adaptive average pooling to `output` as `F.adaptive_avg_pool2d`.
     public func adaptiveAvgPool2d(_ x: Variable, output: Size2D) -> Variable {
         let shape = x.shape
-        let y = adaptiveAvgPoolForward(x.tensor, output: output)
+        let y = timed("adaptive avg pool") { adaptiveAvgPoolForward(x.tensor, output: output) }
         return record(y, inputs: [x]) { g, _ in [adaptiveAvgPoolBackward(g, inputShape: shape)] }
     }
 

@@ -129,3 +129,27 @@ import TestSupport
         #expect(Padding2D.same(height: 7, width: 7, kernel: 3, stride: 1) == Padding2D(1, 1))
     }
 }
+
+// MARK: - Depthwise fast path
+
+extension KernelTests {
+    /// The padded 3×3/5×5 stride-1/2 kernels against the naive conv over odd sizes and asymmetric padding.
+    @Test func depthwiseFastPathMatchesNaive() {
+        var r = SeededRandom(seed: 26)
+        for trial in 0..<40 {
+            let k = trial % 2 == 0 ? 3 : 5, stride = (trial / 2) % 2 + 1
+            let c = Int.random(in: 1...5, using: &r), mult = Int.random(in: 1...2, using: &r)
+            let h = Int.random(in: k...17, using: &r), w = Int.random(in: k...19, using: &r)
+            let pad = Padding2D(top: Int.random(in: 0...k / 2, using: &r), bottom: Int.random(in: 0...k / 2 + 1, using: &r),
+                                left: Int.random(in: 0...k / 2, using: &r), right: Int.random(in: 0...k / 2 + 1, using: &r))
+            let x = r.tensor([Int.random(in: 1...2, using: &r), c, h, w]), wt = r.tensor([c * mult, 1, k, k])
+            let b: Tensor? = trial % 3 == 0 ? nil : r.tensor([c * mult])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride), padding: pad,
+                                   dilation: 1, groups: c)
+            let fast = depthwiseForwardPadded(x, wt, b, geo, activation: .identity)
+            expectClose(fast.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "depthwise trial \(trial) \(geo)")
+            let generic = depthwiseForwardGeneric(x, wt, b, geo, activation: .identity)
+            expectClose(generic.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "generic trial \(trial)")
+        }
+    }
+}
