@@ -18,6 +18,7 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    let biasValues = bias?.data
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
             weight.data.withUnsafeBufferPointer { wp in
@@ -32,31 +33,26 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                 im2col(xg, geo, into: cp.baseAddress!)
                                 source = UnsafePointer(cp.baseAddress!)
                             }
+                            let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
+                            // Bias and activation run per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
-                                  b: source, ldb: pq, c: yp.baseAddress! + (n * geo.k + g * kg) * pq, ldc: pq)
+                                  b: source, ldb: pq, c: out, ldc: pq) { channels, columns in
+                                guard biasValues != nil || activation != .identity else { return }
+                                for ch in channels {
+                                    let p = out + ch * pq + columns.lowerBound
+                                    if let b = biasValues?[g * kg + ch] {
+                                        for i in 0..<columns.count { p[i] += b }
+                                    }
+                                    activation.apply(p, columns.count)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        biasActivationEpilogue(yp.baseAddress!, planes: geo.n * geo.k, channels: geo.k, planeSize: pq,
-                               bias: bias, activation: activation)
     }
     return y
-}
-
-/// Adds the per-channel bias and applies the activation, one output plane per parallel item.
-func biasActivationEpilogue(_ y: UnsafeMutablePointer<Float>, planes: Int, channels: Int, planeSize: Int,
-                            bias: Tensor?, activation: Activation) {
-    if bias == nil && activation == .identity { return }
-    let biasValues = bias?.data
-    Engine.parallelFor(planes, minimumPerThread: max(1, 16_384 / max(planeSize, 1))) { plane in
-        let p = y + plane * planeSize
-        if let b = biasValues?[plane % channels] {
-            for i in 0..<planeSize { p[i] += b }
-        }
-        activation.apply(p, planeSize)
-    }
 }
 
 // MARK: - im2col / col2im

@@ -9,7 +9,7 @@ public enum Engine {
     nonisolated(unsafe) private static var storedThreads = 2
     nonisolated(unsafe) private static var blasThreadsApplied = 0
 
-    /// Threads used by OpenBLAS and by the engine's own kernels (default 2, the cores of the target machines).
+    /// Threads used by the engine's kernels, sgemm tiles included (default 2, the cores of the target machines).
     ///
     /// Results do not depend on this value: kernels split work over independent outputs only.
     public static var threads: Int {
@@ -22,14 +22,14 @@ public enum Engine {
         }
     }
 
-    /// Makes sure OpenBLAS uses `threads`; called before every sgemm because another module may have changed it.
+    /// Keeps OpenBLAS single-threaded: the engine runs one sgemm per tile on its own workers (Gemm.swift).
     static func prepareBLAS() {
-        lock.withLock { if blasThreadsApplied != storedThreads { applyBLASThreads() } }
+        lock.withLock { if blasThreadsApplied != 1 { applyBLASThreads() } }
     }
 
     private static func applyBLASThreads() {
-        ds_blas_set_threads(Int32(storedThreads))
-        blasThreadsApplied = storedThreads
+        ds_blas_set_threads(1)
+        blasThreadsApplied = 1
     }
 
     /// Runs `body(range)` over contiguous chunks of `0..<count`, one per worker, so each worker can set up
