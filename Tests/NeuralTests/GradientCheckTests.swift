@@ -120,6 +120,16 @@ private func distinctValues(_ shape: [Int], step: Float = 0.05, rng: inout Seede
         checkGradients("adaptive", [x]) { g, v in g.adaptiveAvgPool2d(v[0], output: Size2D(3, 4)) }
     }
 
+    @Test func elementwiseMath() {
+        var r = SeededRandom(seed: 19)
+        let positive = mapValues(r.tensor([2, 3, 4])) { abs($0) + 0.5 }
+        checkGradients("exp", [r.tensor([2, 3, 4])]) { g, v in g.exp(v[0]) }
+        checkGradients("log", [positive]) { g, v in g.log(v[0]) }
+        checkGradients("sqrt", [positive]) { g, v in g.sqrt(v[0]) }
+        checkGradients("softplus", [r.tensor([2, 3, 4], scale: 4)]) { g, v in g.softplus(v[0]) }
+        checkGradients("l2Normalize", [r.tensor([3, 5, 2])]) { g, v in g.l2Normalize(v[0], axis: 1) }
+    }
+
     @Test func resizeAndShapeOps() {
         var r = SeededRandom(seed: 18)
         let x = r.tensor([1, 2, 4, 5])
