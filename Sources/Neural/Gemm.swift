@@ -37,11 +37,13 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
     }
 }
 
-/// Tile sizes for an m×n×k product: column tiles of 256 (a tile of C stays in L2 for the epilogue), and row tiles
-/// when that leaves fewer than four tiles, so two workers stay busy on the small late layers of a network.
+/// Tile sizes for an m×n×k product: column tiles sized so a tile of C (about 384 KB) stays in L2 for the
+/// epilogue, and row tiles when that leaves fewer than four tiles, so two workers stay busy on the small late
+/// layers of a network. (A sweep of fixed 128…1024-column tiles on the B4-shaped stack favoured ~512 at m ≈ 192.)
 func gemmTiles(m: Int, n: Int, k: Int) -> (Int, Int) {
     if m * n * k < 1 << 18 { return (m, n) }
-    let tileN = n <= 384 ? n : 256
+    let preferred = min(max(98_304 / m / 64 * 64, 128), 1024)
+    let tileN = n <= preferred * 3 / 2 ? n : preferred
     let tilesN = (n + tileN - 1) / tileN
     guard tilesN < 4 && m >= 64 else { return (m, tileN) }
     let tilesM = min((m + 31) / 32, (4 + tilesN - 1) / tilesN)
