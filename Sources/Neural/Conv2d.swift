@@ -246,14 +246,33 @@ extension Graph {
     ///   - bias: [K] or nil.
     ///   - padding: explicit zero padding; asymmetric values express TensorFlow SAME (`Padding2D.same`).
     ///   - activation: applied to the output; fused into the conv when not recording.
+    ///   - inputScale: [N, C, 1, 1] factors multiplied into the input's channels first (a squeeze-excite gate);
+    ///     for a batch-1 1×1 conv in inference they are folded into the weights instead of touching the input.
     /// ```swift
     /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
     /// ```
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
-                       activation: Activation = .identity) -> Variable {
+                       activation: Activation = .identity, inputScale: Variable? = nil) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
+        if let scale = inputScale {
+            precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
+            guard !isRecording && geo.isPointwise && groups == 1 && geo.n == 1 else {
+                return conv2d(multiply(x, scale), weight: weight, bias: bias, stride: stride, padding: padding,
+                              dilation: dilation, groups: groups, activation: activation)
+            }
+            // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than scaling C×H×W activations.
+            var scaled = weight.tensor
+            scaled.data.withUnsafeMutableBufferPointer { w in
+                scale.tensor.data.withUnsafeBufferPointer { s in
+                    for k in 0..<geo.k { for c in 0..<geo.c { w[k * geo.c + c] *= s[c] } }
+                }
+            }
+            return Variable(timed("conv 1x1 (input-scaled)") {
+                conv2dForward(x.tensor, scaled, bias?.tensor, geo, activation: activation)
+            })
+        }
         let kind = geo.isDepthwise ? "conv depthwise \(geo.r)x\(geo.s)/\(geo.stride.h)"
             : geo.isPointwise ? "conv 1x1" : "conv im2col \(geo.r)x\(geo.s)"
         guard isRecording else {

@@ -50,8 +50,7 @@ private struct B4Shaped {
             var s = g.globalAvgPool(x)
             s = g.conv2d(s, weight: Variable(b.seReduce), bias: bias(b.seReduce), activation: .silu)
             s = g.conv2d(s, weight: Variable(b.seExpand), bias: bias(b.seExpand), activation: .sigmoid)
-            x = g.multiply(x, s)
-            x = g.conv2d(x, weight: Variable(b.project), bias: bias(b.project))
+            x = g.conv2d(x, weight: Variable(b.project), bias: bias(b.project), inputScale: s)
             if b.residual { x = g.add(x, skip) }
         }
         x = g.conv2d(x, weight: Variable(head), bias: bias(head), activation: .silu)

@@ -152,3 +152,28 @@ extension KernelTests {
         }
     }
 }
+
+// MARK: - Squeeze-excite folding
+
+extension KernelTests {
+    /// conv2d(x, inputScale: s) equals conv2d(x ⊙ s) in inference (weights folded) and when recording
+    /// (multiply then conv, with gradients through both).
+    @Test func inputScaledPointwiseConvMatchesMultiplyThenConv() {
+        var r = SeededRandom(seed: 27)
+        let x = r.tensor([1, 6, 5, 7]), w = r.tensor([4, 6, 1, 1]), b = r.tensor([4]), s = r.tensor([1, 6, 1, 1])
+        for recording in [false, true] {
+            let g = Graph(recording: recording)
+            let xv = g.input(x), sv = g.input(s)
+            let fused = g.conv2d(xv, weight: Variable(w), bias: Variable(b), activation: .silu, inputScale: sv)
+            let reference = g.conv2d(g.multiply(xv, sv), weight: Variable(w), bias: Variable(b), activation: .silu)
+            expectClose(fused.tensor.data, reference.tensor.data, atol: 1e-5, rtol: 1e-5, "recording \(recording)")
+            if recording {
+                let a = g.backward(from: fused, to: [xv, sv])
+                g.zeroGradients()
+                let bgrads = g.backward(from: reference, to: [xv, sv])
+                expectClose(a[0].data, bgrads[0].data, atol: 1e-6, rtol: 1e-5, "d x")
+                expectClose(a[1].data, bgrads[1].data, atol: 1e-6, rtol: 1e-5, "d scale")
+            }
+        }
+    }
+}
