@@ -35,9 +35,14 @@ func depthwiseForwardPadded(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ ge
                 let yb = yp.baseAddress!, xb = xp.baseAddress!, wb = wtp.baseAddress!
                 let biasValues = bias?.data
                 let planes = geo.n * geo.k
+                // Narrow stride-1 planes (the 7×7 and 14×14 stages) are computed as one long row over the
+                // padded width, throwing away the r − 1 wrap-around columns per row: long vector loops beat
+                // many 7-wide rows with scalar tails.
+                let flat = st == 1 && q < 16
                 Engine.parallelChunks(planes, minimumPerThread: max(1, 4096 / max(p * q, 1))) { range in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hp * rowWidth)
-                    defer { scratch.deallocate() }
+                    let flatOut = UnsafeMutablePointer<Float>.allocate(capacity: flat ? p * rowWidth : 0)
+                    defer { scratch.deallocate(); flatOut.deallocate() }
                     var lastSource = -1
                     for plane in range {
                         let n = plane / geo.k, k = plane % geo.k, source = n * geo.c + k / m
@@ -49,6 +54,22 @@ func depthwiseForwardPadded(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ ge
                         let dst = yb + plane * p * q, kernel = wb + k * r * r, b = biasValues?[k] ?? 0
                         // Column offset of tap kx inside a stored row.
                         @inline(__always) func tap(_ kx: Int) -> Int { st == 1 ? kx : (kx & 1) * half + kx / 2 }
+                        if flat {
+                            let count = (p - 1) * rowWidth + q, base = UnsafePointer(scratch)
+                            if r == 3 {
+                                let r0 = base, r1 = r0 + rowWidth, r2 = r1 + rowWidth
+                                dwRow3x3(flatOut, count, r0, r0 + 1, r0 + 2, r1, r1 + 1, r1 + 2, r2, r2 + 1, r2 + 2, kernel, b)
+                            } else {
+                                for ky in 0..<5 {
+                                    let row = base + ky * rowWidth
+                                    dwRow5(flatOut, count, row, row + 1, row + 2, row + 3, row + 4, kernel + ky * 5,
+                                           initial: ky == 0 ? b : nil)
+                                }
+                            }
+                            for oy in 0..<p { (dst + oy * q).update(from: flatOut + oy * rowWidth, count: q) }
+                            activation.apply(dst, p * q)
+                            continue
+                        }
                         for oy in 0..<p {
                             let out = dst + oy * q
                             let base = scratch + oy * st * rowWidth
