@@ -9,13 +9,13 @@ import Darwin
 // MARK: - Variable
 
 /// A tensor flowing through a `Graph`: the value plus, when the graph records, the tape node that made it.
-public struct Variable {
+public struct Variable: Sendable {
     /// The computed value.
     public let tensor: Tensor
     /// The tape node that produced this value; −1 for values the tape does not know (constants, inference).
     let node: Int
 
-    init(_ tensor: Tensor, node: Int = -1) {
+    init(_ tensor: Tensor, node: Int) {
         self.tensor = tensor
         self.node = node
     }
@@ -91,7 +91,7 @@ public final class Graph {
 
     /// A differentiable leaf (an input image, or anything a gradient will be asked for) when recording.
     public func input(_ tensor: Tensor) -> Variable {
-        guard isRecording else { return Variable(tensor) }
+        guard isRecording else { return Variable(tensor, node: -1) }
         nodes.append(TapeNode(inputs: [], backward: nil))
         return Variable(tensor, node: nodes.count - 1)
     }
@@ -121,7 +121,7 @@ public final class Graph {
 
     /// Wraps an op's result, pushing a tape node when recording. `backward` is only called on a recorded graph.
     func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Variable {
-        guard isRecording else { return Variable(value) }
+        guard isRecording else { return Variable(value, node: -1) }
         nodes.append(TapeNode(inputs: inputs.map(\.node), backward: backward))
         return Variable(value, node: nodes.count - 1)
     }
