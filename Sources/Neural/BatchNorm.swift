@@ -41,6 +41,9 @@ func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor {
 /// Folds an inference batch norm into the convolution before it: returns W′ = W · scale_k and
 /// b′ = (b − mean) · scale + β, so conv(x, W′, b′) = bn(conv(x, W, b)).
 ///
+/// Folding removes the conv's own output: do not fold the batch norm after a layer whose raw conv output is an
+/// explainer target (pytorch-grad-cam hooks `_conv_head`'s output, before `_bn1`).
+///
 /// - Parameters:
 ///   - convWeight: [K, C/groups, R, S]; `convBias`: [K] or nil (treated as zeros).
 ///   - gamma, beta, mean, variance: the batch norm's [K] weight, bias, running_mean, running_var.

@@ -128,7 +128,7 @@ extension Graph {
     /// a + b with broadcasting.
     public func add(_ a: Variable, _ b: Variable) -> Variable {
         let (sa, sb) = (a.shape, b.shape)
-        return record(broadcastForward(a.tensor, b.tensor, .add), inputs: [a, b]) { g, wanted in
+        return record(timed("add") { broadcastForward(a.tensor, b.tensor, .add) }, inputs: [a, b]) { g, wanted in
             [wanted[0] ? sumToShape(g, sa) : nil, wanted[1] ? sumToShape(g, sb) : nil]
         }
     }
@@ -145,7 +145,7 @@ extension Graph {
     /// a · b elementwise with broadcasting (squeeze-excite: `g.multiply(x, gate)` with gate NC11).
     public func multiply(_ a: Variable, _ b: Variable) -> Variable {
         let (at, bt) = (a.tensor, b.tensor)
-        return record(broadcastForward(at, bt, .multiply), inputs: [a, b]) { g, wanted in
+        return record(timed("multiply") { broadcastForward(at, bt, .multiply) }, inputs: [a, b]) { g, wanted in
             [wanted[0] ? sumToShape(broadcastForward(g, bt, .multiply), at.shape) : nil,
              wanted[1] ? sumToShape(broadcastForward(g, at, .multiply), bt.shape) : nil]
         }

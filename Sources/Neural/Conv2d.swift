@@ -18,6 +18,7 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    let biasValues = bias?.data
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
             weight.data.withUnsafeBufferPointer { wp in
@@ -32,31 +33,26 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                 im2col(xg, geo, into: cp.baseAddress!)
                                 source = UnsafePointer(cp.baseAddress!)
                             }
+                            let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
+                            // Bias and activation run per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
-                                  b: source, ldb: pq, c: yp.baseAddress! + (n * geo.k + g * kg) * pq, ldc: pq)
+                                  b: source, ldb: pq, c: out, ldc: pq) { channels, columns in
+                                guard biasValues != nil || activation != .identity else { return }
+                                for ch in channels {
+                                    let p = out + ch * pq + columns.lowerBound
+                                    if let b = biasValues?[g * kg + ch] {
+                                        for i in 0..<columns.count { p[i] += b }
+                                    }
+                                    activation.apply(p, columns.count)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        biasActivationEpilogue(yp.baseAddress!, planes: geo.n * geo.k, channels: geo.k, planeSize: pq,
-                               bias: bias, activation: activation)
     }
     return y
-}
-
-/// Adds the per-channel bias and applies the activation, one output plane per parallel item.
-func biasActivationEpilogue(_ y: UnsafeMutablePointer<Float>, planes: Int, channels: Int, planeSize: Int,
-                            bias: Tensor?, activation: Activation) {
-    if bias == nil && activation == .identity { return }
-    let biasValues = bias?.data
-    Engine.parallelFor(planes, minimumPerThread: max(1, 16_384 / max(planeSize, 1))) { plane in
-        let p = y + plane * planeSize
-        if let b = biasValues?[plane % channels] {
-            for i in 0..<planeSize { p[i] += b }
-        }
-        activation.apply(p, planeSize)
-    }
 }
 
 // MARK: - im2col / col2im
@@ -250,18 +246,41 @@ extension Graph {
     ///   - bias: [K] or nil.
     ///   - padding: explicit zero padding; asymmetric values express TensorFlow SAME (`Padding2D.same`).
     ///   - activation: applied to the output; fused into the conv when not recording.
+    ///   - inputScale: [N, C, 1, 1] factors multiplied into the input's channels first (a squeeze-excite gate);
+    ///     for a batch-1 1×1 conv in inference they are folded into the weights instead of touching the input.
     /// ```swift
     /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
     /// ```
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
-                       activation: Activation = .identity) -> Variable {
+                       activation: Activation = .identity, inputScale: Variable? = nil) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
-        guard isRecording else {
-            return Variable(conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation))
+        if let scale = inputScale {
+            precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
+            guard !isRecording && geo.isPointwise && groups == 1 && geo.n == 1 else {
+                return conv2d(multiply(x, scale), weight: weight, bias: bias, stride: stride, padding: padding,
+                              dilation: dilation, groups: groups, activation: activation)
+            }
+            // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than scaling C×H×W activations.
+            var scaled = weight.tensor
+            scaled.data.withUnsafeMutableBufferPointer { w in
+                scale.tensor.data.withUnsafeBufferPointer { s in
+                    for k in 0..<geo.k { for c in 0..<geo.c { w[k * geo.c + c] *= s[c] } }
+                }
+            }
+            return Variable(timed("conv 1x1 (input-scaled)") {
+                conv2dForward(x.tensor, scaled, bias?.tensor, geo, activation: activation)
+            })
         }
-        let y = conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo)
+        let kind = geo.isDepthwise ? "conv depthwise \(geo.r)x\(geo.s)/\(geo.stride.h)"
+            : geo.isPointwise ? "conv 1x1" : "conv im2col \(geo.r)x\(geo.s)"
+        guard isRecording else {
+            return Variable(timed(kind) {
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation)
+            })
+        }
+        let y = timed(kind) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }
         let xt = x.tensor, wt = weight.tensor
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let out = record(y, inputs: inputs) { dy, wanted in

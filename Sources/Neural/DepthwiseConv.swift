@@ -10,6 +10,172 @@
 
 func depthwiseForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                       activation: Activation) -> Tensor {
+    if geo.dilation == 1 && geo.r == geo.s && (geo.r == 3 || geo.r == 5) && geo.stride.h == geo.stride.w
+        && (geo.stride.h == 1 || geo.stride.h == 2) {
+        return depthwiseForwardPadded(x, weight, bias, geo, activation: activation)
+    }
+    return depthwiseForwardGeneric(x, weight, bias, geo, activation: activation)
+}
+
+/// The fast path for 3×3 and 5×5 kernels with stride 1 or 2: each plane is first copied into a zero-padded
+/// scratch plane (for stride 2 with even and odd columns split apart), so every tap of an output row reads a
+/// contiguous run and the row is computed in one pass per kernel row with no bounds tests.
+func depthwiseForwardPadded(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
+                            activation: Activation) -> Tensor {
+    let m = geo.k / geo.c, (h, w, p, q, r) = (geo.h, geo.w, geo.p, geo.q, geo.r)
+    let st = geo.stride.h, (pt, pl) = (geo.padding.top, geo.padding.left)
+    // Rows and columns of the padded plane that the outputs actually read.
+    let hp = (p - 1) * st + r, wp = (q - 1) * st + r
+    // For stride 2, a padded row is stored as its even columns then its odd columns.
+    let half = (wp + 1) / 2, rowWidth = st == 1 ? wp : 2 * half
+    var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            weight.data.withUnsafeBufferPointer { wtp in
+                let yb = yp.baseAddress!, xb = xp.baseAddress!, wb = wtp.baseAddress!
+                let biasValues = bias?.data
+                let planes = geo.n * geo.k
+                // Narrow stride-1 planes (the 7×7 and 14×14 stages) are computed as one long row over the
+                // padded width, throwing away the r − 1 wrap-around columns per row: long vector loops beat
+                // many 7-wide rows with scalar tails.
+                let flat = st == 1 && q < 16
+                Engine.parallelChunks(planes, minimumPerThread: max(1, 4096 / max(p * q, 1))) { range in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hp * rowWidth)
+                    let flatOut = UnsafeMutablePointer<Float>.allocate(capacity: flat ? p * rowWidth : 0)
+                    defer { scratch.deallocate(); flatOut.deallocate() }
+                    var lastSource = -1
+                    for plane in range {
+                        let n = plane / geo.k, k = plane % geo.k, source = n * geo.c + k / m
+                        if source != lastSource {
+                            padPlane(xb + source * h * w, h: h, w: w, top: pt, left: pl, into: scratch, rows: hp,
+                                     width: wp, rowWidth: rowWidth, deinterleave: st == 2)
+                            lastSource = source
+                        }
+                        let dst = yb + plane * p * q, kernel = wb + k * r * r, b = biasValues?[k] ?? 0
+                        // Column offset of tap kx inside a stored row.
+                        @inline(__always) func tap(_ kx: Int) -> Int { st == 1 ? kx : (kx & 1) * half + kx / 2 }
+                        if flat {
+                            let count = (p - 1) * rowWidth + q, base = UnsafePointer(scratch)
+                            if r == 3 {
+                                let r0 = base, r1 = r0 + rowWidth, r2 = r1 + rowWidth
+                                dwRow3x3(flatOut, count, r0, r0 + 1, r0 + 2, r1, r1 + 1, r1 + 2, r2, r2 + 1, r2 + 2, kernel, b)
+                            } else {
+                                for ky in 0..<5 {
+                                    let row = base + ky * rowWidth
+                                    dwRow5(flatOut, count, row, row + 1, row + 2, row + 3, row + 4, kernel + ky * 5,
+                                           initial: ky == 0 ? b : nil)
+                                }
+                            }
+                            for oy in 0..<p { (dst + oy * q).update(from: flatOut + oy * rowWidth, count: q) }
+                            activation.apply(dst, p * q)
+                            continue
+                        }
+                        for oy in 0..<p {
+                            let out = dst + oy * q
+                            let base = scratch + oy * st * rowWidth
+                            if r == 3 {
+                                let r0 = UnsafePointer(base), r1 = r0 + rowWidth, r2 = r1 + rowWidth
+                                dwRow3x3(out, q, r0 + tap(0), r0 + tap(1), r0 + tap(2), r1 + tap(0), r1 + tap(1),
+                                         r1 + tap(2), r2 + tap(0), r2 + tap(1), r2 + tap(2), kernel, b)
+                            } else {
+                                for ky in 0..<5 {
+                                    let row = UnsafePointer(base + ky * rowWidth)
+                                    dwRow5(out, q, row + tap(0), row + tap(1), row + tap(2), row + tap(3), row + tap(4),
+                                           kernel + ky * 5, initial: ky == 0 ? b : nil)
+                                }
+                            }
+                        }
+                        activation.apply(dst, p * q)
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// Copies an H×W plane into `rows`×`width` with `top`/`left` zero padding (and zeros past the input), storing each
+/// row with its even columns first and odd columns second when `deinterleave`.
+@inline(__always)
+func padPlane(_ src: UnsafePointer<Float>, h: Int, w: Int, top: Int, left: Int, into dst: UnsafeMutablePointer<Float>,
+              rows: Int, width: Int, rowWidth: Int, deinterleave: Bool) {
+    let half = (width + 1) / 2
+    for row in 0..<rows {
+        let out = dst + row * rowWidth
+        let iy = row - top
+        guard iy >= 0 && iy < h else { out.update(repeating: 0, count: rowWidth); continue }
+        let line = src + iy * w
+        let lo = min(max(left, 0), width), hi = min(max(left + w, lo), width)
+        if !deinterleave {
+            out.update(repeating: 0, count: lo)
+            (out + lo).update(from: line + (lo - left), count: hi - lo)
+            (out + hi).update(repeating: 0, count: rowWidth - hi)
+        } else {
+            out.update(repeating: 0, count: rowWidth)
+            for col in lo..<hi { out[(col & 1) * half + col / 2] = line[col - left] }
+        }
+    }
+}
+
+/// out[i] = b + Σ w_t · a_t[i] over the nine taps of a 3×3 kernel, four outputs per SIMD step.
+@inline(__always)
+func dwRow3x3(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+              _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>,
+              _ a5: UnsafePointer<Float>, _ a6: UnsafePointer<Float>, _ a7: UnsafePointer<Float>,
+              _ a8: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Float) {
+    let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
+    var i = 0
+    while i + 4 <= q {
+        var acc = SIMD4<Float>(repeating: b)
+        acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
+        acc += w3 * load4(a3 + i); acc += w4 * load4(a4 + i); acc += w5 * load4(a5 + i)
+        acc += w6 * load4(a6 + i); acc += w7 * load4(a7 + i); acc += w8 * load4(a8 + i)
+        store4(acc, out + i)
+        i += 4
+    }
+    while i < q {
+        var acc = b
+        acc += w0 * a0[i]; acc += w1 * a1[i]; acc += w2 * a2[i]
+        acc += w3 * a3[i]; acc += w4 * a4[i]; acc += w5 * a5[i]
+        acc += w6 * a6[i]; acc += w7 * a7[i]; acc += w8 * a8[i]
+        out[i] = acc
+        i += 1
+    }
+}
+
+/// out[i] (= `initial`, or += when nil) Σ w_t · a_t[i] over the five taps of one row of a 5×5 kernel.
+@inline(__always)
+func dwRow5(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+            _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>,
+            _ w: UnsafePointer<Float>, initial: Float?) {
+    let (w0, w1, w2, w3, w4) = (w[0], w[1], w[2], w[3], w[4])
+    var i = 0
+    while i + 4 <= q {
+        var acc = initial.map { SIMD4<Float>(repeating: $0) } ?? load4(out + i)
+        acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
+        acc += w3 * load4(a3 + i); acc += w4 * load4(a4 + i)
+        store4(acc, out + i)
+        i += 4
+    }
+    while i < q {
+        var acc = initial ?? out[i]
+        acc += w0 * a0[i]; acc += w1 * a1[i]; acc += w2 * a2[i]; acc += w3 * a3[i]; acc += w4 * a4[i]
+        out[i] = acc
+        i += 1
+    }
+}
+
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+}
+
+/// Any kernel size, stride and dilation: taps accumulate into each output row over the valid column range.
+func depthwiseForwardGeneric(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
+                             activation: Activation) -> Tensor {
     let m = geo.k / geo.c, (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
     let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
     let (pt, pl) = (geo.padding.top, geo.padding.left)
@@ -53,19 +219,10 @@ func depthwiseForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: Con
     return y
 }
 
-/// y[i] += a · x[i] for `count` floats, eight lanes at a time.
+/// y[i] += a · x[i] for `count` floats (a plain loop: LLVM vectorises it better than hand-written SIMD8).
 @inline(__always)
 func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-    guard count > 0 else { return }
-    let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
-    let av = SIMD8<Float>(repeating: a)
     var i = 0
-    while i + 8 <= count {
-        let v = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            + av * xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        yr.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
     while i < count { y[i] += a * x[i]; i += 1 }
 }
 

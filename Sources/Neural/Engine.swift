@@ -9,7 +9,7 @@ public enum Engine {
     nonisolated(unsafe) private static var storedThreads = 2
     nonisolated(unsafe) private static var blasThreadsApplied = 0
 
-    /// Threads used by OpenBLAS and by the engine's own kernels (default 2, the cores of the target machines).
+    /// Threads used by the engine's kernels, sgemm tiles included (default 2, the cores of the target machines).
     ///
     /// Results do not depend on this value: kernels split work over independent outputs only.
     public static var threads: Int {
@@ -22,14 +22,30 @@ public enum Engine {
         }
     }
 
-    /// Makes sure OpenBLAS uses `threads`; called before every sgemm because another module may have changed it.
+    /// Keeps OpenBLAS single-threaded: the engine runs one sgemm per tile on its own workers (Gemm.swift).
     static func prepareBLAS() {
-        lock.withLock { if blasThreadsApplied != storedThreads { applyBLASThreads() } }
+        lock.withLock { if blasThreadsApplied != 1 { applyBLASThreads() } }
     }
 
     private static func applyBLASThreads() {
-        ds_blas_set_threads(Int32(storedThreads))
-        blasThreadsApplied = storedThreads
+        ds_blas_set_threads(1)
+        blasThreadsApplied = 1
+    }
+
+    /// Runs `body(range)` over contiguous chunks of `0..<count`, one per worker, so each worker can set up
+    /// scratch memory once.
+    static func parallelChunks(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, count / max(1, minimumPerThread))
+        if workers <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let shared = body
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                shared((count * w / workers)..<(count * (w + 1) / workers))
+            }
+        }
     }
 
     /// Runs `body(i)` for `i` in `0..<count`, spread over `threads` workers in contiguous chunks.

@@ -1,15 +1,21 @@
 // Graph: the context models run their forward code in; records a tape when asked and walks it backwards.
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 
 // MARK: - Variable
 
 /// A tensor flowing through a `Graph`: the value plus, when the graph records, the tape node that made it.
-public struct Variable {
+public struct Variable: Sendable {
     /// The computed value.
     public let tensor: Tensor
     /// The tape node that produced this value; −1 for values the tape does not know (constants, inference).
     let node: Int
 
-    init(_ tensor: Tensor, node: Int = -1) {
+    init(_ tensor: Tensor, node: Int) {
         self.tensor = tensor
         self.node = node
     }
@@ -49,6 +55,11 @@ public final class Graph {
     /// Names whose activations are kept in inference mode too (`deepscope model run --activations`).
     public let captured: Set<String>
 
+    /// Per-op call counts and CPU seconds (summed over threads), when made with `profiling: true`.
+    /// CPU time rather than wall time: on a shared machine it measures this process's work only.
+    public private(set) var profile: [String: (calls: Int, seconds: Double)] = [:]
+    let isProfiling: Bool
+
     var nodes: [TapeNode] = []
     private var accumulated: [Int: Tensor] = [:]
     private var activations: [String: Variable] = [:]
@@ -56,16 +67,31 @@ public final class Graph {
     /// - Parameters:
     ///   - recording: push a tape node per op so gradients can be asked for later.
     ///   - capturing: names (see `name(_:_:)`) whose activations to keep even when not recording.
-    public init(recording: Bool = false, capturing: Set<String> = []) {
+    ///   - profiling: time every op by kind into `profile`.
+    public init(recording: Bool = false, capturing: Set<String> = [], profiling: Bool = false) {
         self.isRecording = recording
         self.captured = capturing
+        self.isProfiling = profiling
+    }
+
+    /// Runs `body`, adding its wall time to `profile[kind]` when profiling.
+    @inline(__always)
+    func timed<T>(_ kind: @autoclosure () -> String, _ body: () -> T) -> T {
+        guard isProfiling else { return body() }
+        let start = processCPUSeconds()
+        let result = body()
+        let seconds = processCPUSeconds() - start
+        let key = kind()
+        let old = profile[key] ?? (0, 0)
+        profile[key] = (old.calls + 1, old.seconds + seconds)
+        return result
     }
 
     // MARK: Leaves
 
     /// A differentiable leaf (an input image, or anything a gradient will be asked for) when recording.
     public func input(_ tensor: Tensor) -> Variable {
-        guard isRecording else { return Variable(tensor) }
+        guard isRecording else { return Variable(tensor, node: -1) }
         nodes.append(TapeNode(inputs: [], backward: nil))
         return Variable(tensor, node: nodes.count - 1)
     }
@@ -95,7 +121,7 @@ public final class Graph {
 
     /// Wraps an op's result, pushing a tape node when recording. `backward` is only called on a recorded graph.
     func record(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Variable {
-        guard isRecording else { return Variable(value) }
+        guard isRecording else { return Variable(value, node: -1) }
         nodes.append(TapeNode(inputs: inputs.map(\.node), backward: backward))
         return Variable(value, node: nodes.count - 1)
     }
@@ -157,4 +183,11 @@ public final class Graph {
             store[node] = grad
         }
     }
+}
+
+/// CPU seconds used by this process so far, all threads together.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

@@ -84,7 +84,7 @@ extension Graph {
     public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil,
                        activation: Activation = .identity) -> Variable {
         guard isRecording else {
-            return Variable(linearForward(x.tensor, weight.tensor, bias?.tensor, activation: activation))
+            return Variable(timed("linear") { linearForward(x.tensor, weight.tensor, bias?.tensor, activation: activation) })
         }
         let y = linearForward(x.tensor, weight.tensor, bias?.tensor)
         let xt = x.tensor, wt = weight.tensor

@@ -10,7 +10,15 @@
 // - Gradients accumulate, as in PyTorch: contributions from several paths are summed, and a second backward on
 //   the same graph adds to the gradients stored from the first until `zeroGradients()`.
 // - Every kernel gives bit-identical results for any `Engine.threads`: work is split over independent output
-//   channels or rows, never over a reduction.
+//   channels or rows, never over a reduction, and sgemm is tiled by shape alone (OpenBLAS single-threaded per tile).
+//
+// Public surface: `Tensor`; `Graph` (input/parameter/constant, name/activation, backward, zeroGradients, profile)
+// and `Variable`; ops on Graph — conv2d (stride, dilation, groups, `Padding2D` incl. `.same`, fused activation,
+// inputScale), batchNorm, batchNormTraining, linear, activate/relu/relu6/silu/sigmoid/tanh/leakyReLU/prelu,
+// add/subtract/multiply (broadcasting), affine, maxPool2d, avgPool2d, adaptiveAvgPool2d, globalAvgPool, resize
+// (bilinear/nearest, size or scale factor, align corners), softmax, logSoftmax, concat, slice, reshape, flatten,
+// permute, transpose, pad, sum, mean, dropout, exp, log, sqrt, softplus, l2Normalize; `foldBatchNorm`;
+// `Engine.threads`.
 
 // MARK: - Tensor
 

@@ -144,6 +144,7 @@ func adaptiveWindow(_ o: Int, input: Int, output: Int) -> (Int, Int) {
 
 func adaptiveAvgPoolForward(_ x: Tensor, output: Size2D) -> Tensor {
     let (n, c, h, w) = x.nchw, (p, q) = (output.h, output.w)
+    if p == 1 && q == 1 { return globalAvgPoolForward(x) }
     var y = Tensor(shape: [n, c, p, q]) { _ in }
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
@@ -159,6 +160,32 @@ func adaptiveAvgPoolForward(_ x: Tensor, output: Size2D) -> Tensor {
                         yb[plane * p * q + oy * q + ox] = sum / Float((ye - ys) * (xe - xs))
                     }
                 }
+            }
+        }
+    }
+    return y
+}
+
+/// The 1×1 case (squeeze-excite, classifier heads): each plane summed with eight independent partial sums, so the
+/// reduction is not one long dependency chain.
+func globalAvgPoolForward(_ x: Tensor) -> Tensor {
+    let (n, c, h, w) = x.nchw, hw = h * w
+    var y = Tensor(shape: [n, c, 1, 1]) { _ in }
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            let yb = yp.baseAddress!, xb = UnsafeRawPointer(xp.baseAddress!)
+            Engine.parallelFor(n * c, minimumPerThread: max(1, 16_384 / max(hw, 1))) { plane in
+                let base = plane * hw
+                var a0 = SIMD4<Float>(), a1 = SIMD4<Float>()
+                var i = 0
+                while i + 8 <= hw {
+                    a0 += xb.loadUnaligned(fromByteOffset: (base + i) * 4, as: SIMD4<Float>.self)
+                    a1 += xb.loadUnaligned(fromByteOffset: (base + i + 4) * 4, as: SIMD4<Float>.self)
+                    i += 8
+                }
+                var sum = (a0 + a1).sum()
+                while i < hw { sum += xp[base + i]; i += 1 }
+                yb[plane] = sum / Float(hw)
             }
         }
     }
@@ -205,7 +232,7 @@ extension Graph {
     /// Adaptive average pooling to `output` as `F.adaptive_avg_pool2d`.
     public func adaptiveAvgPool2d(_ x: Variable, output: Size2D) -> Variable {
         let shape = x.shape
-        let y = adaptiveAvgPoolForward(x.tensor, output: output)
+        let y = timed("adaptive avg pool") { adaptiveAvgPoolForward(x.tensor, output: output) }
         return record(y, inputs: [x]) { g, _ in [adaptiveAvgPoolBackward(g, inputShape: shape)] }
     }
 

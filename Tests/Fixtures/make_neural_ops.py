@@ -132,6 +132,13 @@ case("pad_const", "pad", lambda x: F.pad(x, (1, 2, 0, 3), value=0.5), {"x": r(1,
      {"pad": [0, 3, 1, 2], "value": 0.5})
 case("mean_hw", "mean", lambda x: x.mean(dim=(2, 3), keepdim=True), {"x": r(2, 3, 4, 5)}, {"axes": [2, 3]})
 
+# MARK: elementwise math
+case("exp", "exp", torch.exp, {"x": r(2, 3, 4)})
+case("log", "log", torch.log, {"x": r(2, 3, 4).abs() + 0.3})
+case("sqrt", "sqrt", torch.sqrt, {"x": r(2, 3, 4).abs() + 0.3})
+case("softplus", "softplus", F.softplus, {"x": r(2, 3, 4) * 8})
+case("l2norm", "l2Normalize", lambda x: F.normalize(x, dim=1), {"x": r(3, 5, 2)}, {"axis": 1})
+
 # MARK: write
 offset, blob, index = 0, [], {}
 for name, arr in tensors.items():

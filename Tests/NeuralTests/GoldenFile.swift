@@ -23,7 +23,7 @@ final class GoldenFile: @unchecked Sendable {
         for (name, entry) in index {
             let shape = entry["shape"] as! [Int], offset = entry["offset"] as! Int, count = entry["count"] as! Int
             var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { dst in
+            _ = values.withUnsafeMutableBytes { dst in
                 blob.copyBytes(to: dst, from: (offset * 4)..<((offset + count) * 4))
             }
             tensors[name] = Tensor(shape: shape, data: values)

@@ -59,6 +59,11 @@ private func runCase(_ c: [String: Any], _ g: Graph, _ x: [String: Variable], _ 
         let p = params["pad"] as! [Int]
         return g.pad(x["x"]!, Padding2D(top: p[0], bottom: p[1], left: p[2], right: p[3]), value: float("value"))
     case "mean": return g.mean(x["x"]!, axes: params["axes"] as! [Int])
+    case "exp": return g.exp(x["x"]!)
+    case "log": return g.log(x["x"]!)
+    case "sqrt": return g.sqrt(x["x"]!)
+    case "softplus": return g.softplus(x["x"]!)
+    case "l2Normalize": return g.l2Normalize(x["x"]!, axis: params["axis"] as! Int)
     case let op: fatalError("golden case \(c["name"]!): unknown op \(op)")
     }
 }

@@ -1,0 +1,179 @@
+// Fast kernels against their naive references on random shapes, thread-count independence, and the tape's
+// conventions (path-only backward, accumulation).
+import Testing
+import TestSupport
+@testable import Neural
+
+// MARK: - Fast vs naive
+
+@Suite(.serialized) struct KernelTests {
+    /// Random conv geometries: odd sizes, groups, depthwise with multipliers, strides, dilation, asymmetric padding.
+    @Test func conv2dFastPathsMatchNaive() {
+        var r = SeededRandom(seed: 21)
+        for trial in 0..<60 {
+            let kind = trial % 4  // 0 general, 1 pointwise, 2 depthwise, 3 grouped
+            let groups: Int, c: Int, k: Int
+            switch kind {
+            case 2: c = Int.random(in: 1...9, using: &r); groups = c; k = c * Int.random(in: 1...2, using: &r)
+            case 3: groups = Int.random(in: 2...3, using: &r); c = groups * Int.random(in: 1...3, using: &r)
+                    k = groups * Int.random(in: 1...3, using: &r)
+            default: groups = 1; c = Int.random(in: 1...6, using: &r); k = Int.random(in: 1...7, using: &r)
+            }
+            let ksize = kind == 1 ? 1 : [1, 3, 5, 2].randomElement(using: &r)!
+            let kw = kind == 1 ? 1 : [ksize, 3].randomElement(using: &r)!
+            let stride = kind == 1 ? Size2D(1, 1) : Size2D(Int.random(in: 1...2, using: &r), Int.random(in: 1...2, using: &r))
+            let dil = kind == 1 ? Size2D(1, 1) : Size2D(Int.random(in: 1...2, using: &r), 1)
+            let pad = kind == 1 ? Padding2D.zero : Padding2D(top: Int.random(in: 0...2, using: &r), bottom: Int.random(in: 0...2, using: &r),
+                                                             left: Int.random(in: 0...2, using: &r), right: Int.random(in: 0...1, using: &r))
+            let h = Int.random(in: (ksize * dil.h)...13, using: &r), w = Int.random(in: (kw * dil.w)...14, using: &r)
+            let x = r.tensor([Int.random(in: 1...2, using: &r), c, h, w])
+            let wt = r.tensor([k, c / groups, ksize, kw])
+            let b: Tensor? = Bool.random(using: &r) ? r.tensor([k]) : nil
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: stride, padding: pad, dilation: dil, groups: groups)
+            let fast = conv2dForward(x, wt, b, geo), naive = conv2dNaive(x, wt, b, geo)
+            #expect(fast.shape == naive.shape)
+            expectClose(fast.data, naive.data, atol: 1e-5, rtol: 1e-5, "conv trial \(trial) \(geo)")
+            let fused = conv2dForward(x, wt, b, geo, activation: .silu)
+            expectClose(fused.data, naive.data.map(Activation.silu.naive), atol: 1e-5, rtol: 1e-5, "fused silu \(trial)")
+        }
+    }
+
+    @Test func vectorisedActivationsMatchScalarReference() {
+        var r = SeededRandom(seed: 22)
+        let x = r.tensor([1003], scale: 30)
+        for a in [Activation.relu, .relu6, .silu, .sigmoid, .tanh, .leakyReLU(0.3)] {
+            expectClose(a.apply(x).data, x.data.map(a.naive), atol: 1e-6, rtol: 1e-5, "\(a)")
+        }
+        let extremes = Tensor(shape: [6], data: [-200, -88, -20, 20, 88, 200])
+        let s = Activation.sigmoid.apply(extremes).data
+        #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
+    }
+
+    @Test func linearMatchesNaive() {
+        var r = SeededRandom(seed: 23)
+        let x = r.tensor([2, 3, 17]), w = r.tensor([9, 17]), b = r.tensor([9])
+        expectClose(linearForward(x, w, b).data, linearNaive(x, w, b).data, atol: 1e-5, rtol: 1e-5, "linear")
+    }
+
+    // MARK: - Threads
+
+    /// Every kernel splits work over independent outputs, and sgemm is tiled by shape alone (OpenBLAS runs
+    /// single-threaded inside each tile), so results are bit-identical for any thread count.
+    @Test func resultsAreIdenticalForOneAndTwoThreads() {
+        var r = SeededRandom(seed: 24)
+        let x = r.tensor([2, 16, 23, 21]), w = r.tensor([16, 1, 5, 5]), w2 = r.tensor([24, 16, 3, 3])
+        let w3 = r.tensor([40, 16, 1, 1])
+        func run(_ threads: Int) -> [Tensor] {
+            Engine.threads = threads
+            let g = Graph(recording: true)
+            let xv = g.input(x)
+            let d = g.conv2d(xv, weight: Variable(w), stride: 2, padding: 2, groups: 16, activation: .silu)
+            let y = g.resize(g.maxPool2d(d, kernel: 3, stride: 2, padding: 1), to: Size2D(9, 8))
+            var results = [d.tensor, y.tensor] + g.backward(from: y, to: [xv])
+            g.zeroGradients()
+            let c = g.conv2d(xv, weight: Variable(w2), padding: 1, activation: .relu6)
+            let p = g.conv2d(xv, weight: Variable(w3), activation: .sigmoid)
+            results += [c.tensor, p.tensor] + g.backward(from: g.add(g.mean(c, axes: [1]), g.mean(p, axes: [1])), to: [xv])
+            return results
+        }
+        let saved = Engine.threads
+        let one = run(1), two = run(2)
+        Engine.threads = saved
+        for (i, (a, b)) in zip(one, two).enumerated() {
+            let same = a.data == b.data
+            #expect(same, "result \(i) differs by \(maxAbsDifference(a.data, b.data)) between 1 and 2 threads")
+        }
+    }
+
+    // MARK: - Tape conventions
+
+    @Test func backwardAccumulatesAndWalksOnlyTheNeededPath() {
+        let g = Graph(recording: true)
+        let x = g.input(Tensor(shape: [1, 1, 1, 3], data: [1, 2, 3]))
+        let y = g.add(g.multiply(x, x), x)   // y = x² + x: two paths into x
+        let first = g.backward(from: y, to: [x])[0]
+        #expect(first.data == [3, 5, 7])
+        let second = g.backward(from: y, to: [x])[0]
+        #expect(second.data == [6, 10, 14], "a second backward adds to the stored gradient")
+        g.zeroGradients()
+        #expect(g.backward(from: y, seed: Tensor(shape: [1, 1, 1, 3], data: [1, 0, 2]), to: [x])[0].data == [3, 0, 14])
+        // A constant side input gets no gradient and is never differentiated.
+        let c = g.constant(Tensor(shape: [1, 1, 1, 3], data: [4, 5, 6]))
+        let z = g.multiply(x, c)
+        g.zeroGradients()
+        let grads = g.backward(from: z, to: [x, c])
+        #expect(grads[0].data == [4, 5, 6])
+        #expect(grads[1].data == [0, 0, 0])
+    }
+
+    @Test func foldedBatchNormEqualsConvThenBatchNorm() {
+        var r = SeededRandom(seed: 25)
+        let x = r.tensor([1, 3, 6, 5]), w = r.tensor([4, 3, 3, 3]), b = r.tensor([4])
+        let gamma = r.tensor([4]), beta = r.tensor([4]), mean = r.tensor([4])
+        let variance = Tensor(shape: [4], data: [0.3, 1, 2, 0.7])
+        let g = Graph()
+        let reference = g.batchNorm(g.conv2d(g.input(x), weight: Variable(w), bias: Variable(b), padding: 1),
+                                    weight: Variable(gamma), bias: Variable(beta), runningMean: mean,
+                                    runningVar: variance, eps: 1e-3)
+        let (fw, fb) = foldBatchNorm(convWeight: w, convBias: b, gamma: gamma, beta: beta, mean: mean,
+                                     var: variance, eps: 1e-3)
+        let folded = g.conv2d(g.input(x), weight: Variable(fw), bias: Variable(fb), padding: 1)
+        expectClose(folded.tensor.data, reference.tensor.data, atol: 1e-5, rtol: 1e-4, "folded BN")
+    }
+
+    @Test func samePaddingMatchesTensorFlowRule() {
+        // TF SAME: out = ceil(in / stride); odd padding goes to the bottom/right.
+        #expect(Padding2D.same(height: 224, width: 224, kernel: 3, stride: 2) == Padding2D(top: 0, bottom: 1, left: 0, right: 1))
+        #expect(Padding2D.same(height: 225, width: 224, kernel: 5, stride: 2) == Padding2D(top: 2, bottom: 2, left: 1, right: 2))
+        #expect(Padding2D.same(height: 7, width: 7, kernel: 3, stride: 1) == Padding2D(1, 1))
+    }
+}
+
+// MARK: - Depthwise fast path
+
+extension KernelTests {
+    /// The padded 3×3/5×5 stride-1/2 kernels against the naive conv over odd sizes and asymmetric padding.
+    @Test func depthwiseFastPathMatchesNaive() {
+        var r = SeededRandom(seed: 26)
+        for trial in 0..<40 {
+            let k = trial % 2 == 0 ? 3 : 5, stride = (trial / 2) % 2 + 1
+            let c = Int.random(in: 1...5, using: &r), mult = Int.random(in: 1...2, using: &r)
+            let h = Int.random(in: k...17, using: &r), w = Int.random(in: k...19, using: &r)
+            let pad = Padding2D(top: Int.random(in: 0...k / 2, using: &r), bottom: Int.random(in: 0...k / 2 + 1, using: &r),
+                                left: Int.random(in: 0...k / 2, using: &r), right: Int.random(in: 0...k / 2 + 1, using: &r))
+            let x = r.tensor([Int.random(in: 1...2, using: &r), c, h, w]), wt = r.tensor([c * mult, 1, k, k])
+            let b: Tensor? = trial % 3 == 0 ? nil : r.tensor([c * mult])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride), padding: pad,
+                                   dilation: 1, groups: c)
+            let fast = depthwiseForwardPadded(x, wt, b, geo, activation: .identity)
+            expectClose(fast.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "depthwise trial \(trial) \(geo)")
+            let generic = depthwiseForwardGeneric(x, wt, b, geo, activation: .identity)
+            expectClose(generic.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "generic trial \(trial)")
+        }
+    }
+}
+
+// MARK: - Squeeze-excite folding
+
+extension KernelTests {
+    /// conv2d(x, inputScale: s) equals conv2d(x ⊙ s) in inference (weights folded) and when recording
+    /// (multiply then conv, with gradients through both).
+    @Test func inputScaledPointwiseConvMatchesMultiplyThenConv() {
+        var r = SeededRandom(seed: 27)
+        let x = r.tensor([1, 6, 5, 7]), w = r.tensor([4, 6, 1, 1]), b = r.tensor([4]), s = r.tensor([1, 6, 1, 1])
+        for recording in [false, true] {
+            let g = Graph(recording: recording)
+            let xv = g.input(x), sv = g.input(s)
+            let fused = g.conv2d(xv, weight: Variable(w), bias: Variable(b), activation: .silu, inputScale: sv)
+            let reference = g.conv2d(g.multiply(xv, sv), weight: Variable(w), bias: Variable(b), activation: .silu)
+            expectClose(fused.tensor.data, reference.tensor.data, atol: 1e-5, rtol: 1e-5, "recording \(recording)")
+            if recording {
+                let a = g.backward(from: fused, to: [xv, sv])
+                g.zeroGradients()
+                let bgrads = g.backward(from: reference, to: [xv, sv])
+                expectClose(a[0].data, bgrads[0].data, atol: 1e-6, rtol: 1e-5, "d x")
+                expectClose(a[1].data, bgrads[1].data, atol: 1e-6, rtol: 1e-5, "d scale")
+            }
+        }
+    }
+}
