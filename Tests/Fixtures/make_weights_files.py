@@ -149,6 +149,6 @@ for name, (arr, version) in npys.items():
     }]
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
-    json.dump(expected, f, indent=0, sort_keys=True)
+    json.dump(expected, f, sort_keys=True, separators=(",", ":"))
     f.write("\n")
 print("wrote", sorted(os.listdir(OUT)))
