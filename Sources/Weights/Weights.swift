@@ -132,10 +132,11 @@ public struct TensorFile: Sendable {
         if starts([0x50, 0x4b, 0x03, 0x04]) || starts([0x50, 0x4b, 0x05, 0x06]) { return .zip }
         if starts([0x93] + Array("NUMPY".utf8)) { return .npy }
         if b.count >= 262, Array(b[257..<262]) == Array("ustar".utf8) { return .tar }
-        // Legacy torch.save starts with a protocol-2 pickle of the magic number.
-        if starts([0x80]) { return .pickle }
-        // safetensors: a plausible header length followed by '{'.
+        // safetensors: a header length, then the JSON header's '{'. Checked before pickles because the length's
+        // low byte may well be 0x80, the pickle PROTO opcode; a legacy checkpoint has magic-number bytes there.
         if b.count >= 9, b[8] == UInt8(ascii: "{") { return .safetensors }
+        // Legacy torch.save starts with a pickle (PROTO opcode) of the magic number.
+        if starts([0x80]) { return .pickle }
         return .unknown
     }
 }

@@ -101,3 +101,18 @@ import TestSupport
         #expect(message?.contains("nested deeper") == true, "\(message ?? "loaded")")
     }
 }
+
+extension SafeTensorsTests {
+    @Test func headerLengthWhoseLowByteLooksLikeAPickle() throws {
+        // A header of 0x80 + 256·k bytes starts the file with 0x80, pickle's PROTO opcode.
+        var name = "w"
+        var data = try SafeTensors.encode([(name, Tensor(shape: [1], data: [3]))])
+        while data.first != 0x80 {
+            name += "x"
+            data = try SafeTensors.encode([(name, Tensor(shape: [1], data: [3]))])
+        }
+        let back = try TensorFile.load(data: data)
+        #expect(back.format == .safetensors)
+        #expect(back[name]?.data == [3])
+    }
+}
