@@ -89,8 +89,12 @@ public struct ArchitectureGuess: Sendable, Equatable, Codable {
         if k.nameSet.contains(prefix + "last_linear.1.weight") { layout = "ffpp" }
         else if k.nameSet.contains(prefix + "fc.weight") { layout = "timm" }
         else { layout = "cadene" }
-        let blocks = Set(k.names.compactMap { k.split($0, around: "block", then: ".rep.") }.filter { $0.prefix == prefix }
-            .compactMap { Int($0.middle.prefix { $0.isNumber }) }).count
+        let blocks = Set(k.names.compactMap { name -> Int? in
+            guard name.hasPrefix(prefix + "block") else { return nil }
+            let rest = name.dropFirst(prefix.count + "block".count)
+            let digits = rest.prefix { $0.isNumber }
+            return rest.dropFirst(digits.count).hasPrefix(".rep.") ? Int(digits) : nil
+        }).count
         return ArchitectureGuess(
             architecture: "xception", variant: nil, layout: layout, backbonePrefix: prefix,
             outputs: k.outputs([prefix + "last_linear.1.weight", prefix + "last_linear.weight", prefix + "fc.weight"]),
