@@ -44,6 +44,14 @@ import TestSupport
         #expect(error.description.contains("tensor 'w'"), "\(error)")
     }
 
+    @Test func sharedStorageViewsStayWithinABudget() throws {
+        // One 4-byte storage: a single 4M-element expanded view is tolerated, three are refused.
+        let one = try TensorFile.load(data: legacyCheckpoint(storageCount: 1, offset: 0, sizes: [1 << 21, 2], strides: [0, 0]))
+        #expect(one["w"]?.count == 1 << 22)
+        let error = try #require(loadError(legacyCheckpoint(storageCount: 1, offset: 0, sizes: [1 << 21, 2], strides: [0, 0], copies: 3)))
+        #expect(error.description.contains("add up"), "\(error)")
+    }
+
     @Test func absurdRank() throws {
         let error = try #require(loadError(legacyCheckpoint(storageCount: 6, offset: 0, sizes: Array(repeating: 1, count: 100),
                                                             strides: Array(repeating: 1, count: 100))))

@@ -42,7 +42,7 @@ struct PickleBuilder {
 /// under the test's control, including ones real torch would never write.
 func legacyCheckpoint(name: String = "w", storageCount: Int, storageType: String = "FloatStorage",
                       offset: Int, sizes: [Int], strides: [Int],
-                      fileCount: Int? = nil, values: [Float]? = nil, rank: Int? = nil) -> Data {
+                      fileCount: Int? = nil, values: [Float]? = nil, copies: Int = 1) -> Data {
     var out: [UInt8] = []
     var magic = PickleBuilder()
     magic.op(0x8a, 10)
@@ -57,19 +57,21 @@ func legacyCheckpoint(name: String = "w", storageCount: Int, storageType: String
     var main = PickleBuilder()
     main.emptyDict()
     main.mark()
-    main.string(name)
-    main.global("torch._utils", "_rebuild_tensor_v2")
-    main.mark()
-    main.mark(); main.string("storage"); main.global("torch", storageType); main.string("0"); main.string("cpu")
-    main.int(storageCount); main.none(); main.tuple()
-    main.op(0x51)  // BINPERSID
-    main.int(offset)
-    main.intTuple(sizes)
-    main.intTuple(strides)
-    main.op(0x89)  // requires_grad False
-    main.emptyDict()
-    main.tuple()
-    main.reduce()
+    for copy in 0..<copies {
+        main.string(copy == 0 ? name : "\(name)\(copy)")
+        main.global("torch._utils", "_rebuild_tensor_v2")
+        main.mark()
+        main.mark(); main.string("storage"); main.global("torch", storageType); main.string("0"); main.string("cpu")
+        main.int(storageCount); main.none(); main.tuple()
+        main.op(0x51)  // BINPERSID
+        main.int(offset)
+        main.intTuple(sizes)
+        main.intTuple(strides)
+        main.op(0x89)  // requires_grad False
+        main.emptyDict()
+        main.tuple()
+        main.reduce()
+    }
     main.setItems()
     main.stop()
     var keys = PickleBuilder()
