@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct CheckpointFixtureTests {
     static let files = [
         "state_zip.pt", "state_legacy.pt", "module_zip.pt", "module_legacy.pt", "nested_zip.pt", "nested_legacy.pt",
-        "dtypes_zip.pt", "dtypes_legacy.pt", "tensors.safetensors", "f32.npy", "f64_fortran.npy", "i64.npy",
+        "dtypes_zip.pt", "dtypes_legacy.pt", "dtypes_big.pt", "tensors.safetensors", "f32.npy", "f64_fortran.npy", "i64.npy",
         "u8.npy", "f16_big_endian.npy", "bool.npy", "scalar.npy", "v2.npy",
     ]
 
@@ -62,6 +62,13 @@ import TestSupport
         #expect(loaded["missing"] == nil)
         #expect(loaded.entry(named: "i64")?.dtype == .int64)
         #expect(loaded.elementCount == expectedTensors("dtypes_zip.pt").reduce(0) { $0 + $1.data.count })
+    }
+
+    @Test func bigEndianZipCheckpoint() throws {
+        // Written by Python's zipfile rather than torch's miniz: no 64-byte alignment, different extra fields.
+        let loaded = try TensorFile.load(contentsOf: weightsFixture("dtypes_big.pt"))
+        #expect(loaded.metadata["byteorder"] == "big")
+        #expect(loaded["i64"]?.data == [-1_099_511_627_776, 0, 1_099_511_627_776, 12345])
     }
 
     @Test func selectingAPrefix() throws {

@@ -33,6 +33,6 @@ func weightsFixture(_ name: String) -> URL { fixtureURL("weights/" + name) }
 /// Every fixture file, for the hostile-input tests.
 let allWeightFixtures = [
     "state_zip.pt", "state_legacy.pt", "module_zip.pt", "module_legacy.pt", "nested_zip.pt", "nested_legacy.pt",
-    "dtypes_zip.pt", "dtypes_legacy.pt", "tensors.safetensors", "f32.npy", "f64_fortran.npy", "i64.npy", "u8.npy",
+    "dtypes_zip.pt", "dtypes_legacy.pt", "dtypes_big.pt", "tensors.safetensors", "f32.npy", "f64_fortran.npy", "i64.npy", "u8.npy",
     "f16_big_endian.npy", "bool.npy", "scalar.npy", "v2.npy",
 ]
