@@ -17,12 +17,13 @@ enum TorchCheckpoint {
         guard let pickleName = archive.records.map(\.name).first(where: {
             $0.hasSuffix("/data.pkl") && $0.dropLast("/data.pkl".count).firstIndex(of: "/") == nil
         }) else {
-            if archive.records.contains(where: { $0.name.hasSuffix("/constants.pkl") || $0.name.contains("/code/") }) {
-                throw WeightsError.unsupported("TorchScript archive (torch.jit.save); save the state_dict with torch.save instead")
-            }
             throw WeightsError.unrecognizedFormat("zip archive without <folder>/data.pkl, so not a torch.save checkpoint")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
+        // TorchScript archives also hold a data.pkl, but of scripted objects whose parameters are plain attributes.
+        if archive.records.contains(where: { $0.name == prefix + "constants.pkl" || $0.name.hasPrefix(prefix + "code/") }) {
+            throw WeightsError.unsupported("TorchScript archive (torch.jit.save); save the state_dict with torch.save instead")
+        }
         var metadata: [String: String] = [:]
         for record in ["version", ".data/version", "byteorder"] {
             if let text = try archive.contents(of: prefix + record), text.count <= 64 {

@@ -62,6 +62,11 @@ public struct TensorFile: Sendable {
     /// Total number of elements over all tensors (the parameter count `inspect` reports).
     public var elementCount: Int { entries.reduce(0) { $0 + $1.tensor.count } }
 
+    /// Name → tensor, for binding code that looks up many keys (the subscript is a linear search).
+    public var tensorsByName: [String: Tensor] {
+        Dictionary(entries.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// `[(name, tensor)]` in order, the shape model binding takes.
     public var namedTensors: [(String, Tensor)] { entries.map { ($0.name, $0.tensor) } }
 

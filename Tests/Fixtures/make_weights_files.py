@@ -160,6 +160,9 @@ big_endian_copy(os.path.join(OUT, "dtypes_zip.pt"), os.path.join(OUT, "dtypes_bi
 assert all(torch.equal(a, b) for a, b in zip(torch.load(os.path.join(OUT, "dtypes_big.pt")).values(), dtypes.values()))
 expected["dtypes_big.pt"] = describe(dtypes.items())
 
+# MARK: a TorchScript archive, which deepscope refuses with a clear message
+torch.jit.save(torch.jit.script(nn.Linear(2, 1)), os.path.join(OUT, "torchscript.pt"))
+
 # MARK: safetensors (contiguous tensors only; the file order is by data offset)
 st = collections.OrderedDict((k, v.contiguous()) for k, v in dtypes.items() if k not in ("expanded",))
 st = {k: v for k, v in st.items() if not k.startswith("shared")}

@@ -60,6 +60,9 @@ import TestSupport
         #expect(loaded.metadata["byteorder"] == "little")
         #expect(loaded["transposed"]?.shape == [4, 3])
         #expect(loaded["missing"] == nil)
+        #expect(loaded.tensorsByName.count == loaded.entries.count)
+        #expect(loaded.tensorsByName["f32"] == loaded["f32"])
+        #expect(loaded.namedTensors.map(\.0) == loaded.names)
         #expect(loaded.entry(named: "i64")?.dtype == .int64)
         #expect(loaded.elementCount == expectedTensors("dtypes_zip.pt").reduce(0) { $0 + $1.data.count })
     }

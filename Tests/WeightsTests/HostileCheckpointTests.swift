@@ -92,6 +92,11 @@ import TestSupport
         #expect(error.description.contains("compressed"), "\(error)")
     }
 
+    @Test func torchScriptIsRefusedClearly() throws {
+        let error = try #require(loadError(try Data(contentsOf: weightsFixture("torchscript.pt"))))
+        #expect(error.description.contains("TorchScript"), "\(error)")
+    }
+
     @Test func emptyAndUnknownFiles() throws {
         #expect(loadError(Data())?.description.contains("empty") == true)
         #expect(loadError(Data("hello, world, this is text".utf8))?.description.contains("not a weights file") == true)
