@@ -51,5 +51,18 @@ import TestSupport
         }
         // Not a correctness bound: printed so a reader sees the fuzzer is not only producing instant rejects.
         print("fuzz \(file): \(loaded)/1000 mutants still loaded")
+        // The fixtures are kilobytes; a mutant that made the reader trust a size field would show here.
+        #expect(peakResidentMegabytes() < 1536, "peak memory \(peakResidentMegabytes()) MB while fuzzing \(file)")
+    }
+
+    private func peakResidentMegabytes() -> Int {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss / 1024  // kilobytes on Linux
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        return usage.ru_maxrss / (1024 * 1024)  // bytes on Darwin
+        #endif
     }
 }
