@@ -21,7 +21,7 @@ struct StridedView {
 
     /// Most elements a view may produce beyond its storage's size: stride-0 (expanded) views legitimately
     /// repeat a small storage, but a hostile file could ask for 10¹⁸ copies of one byte.
-    static let expansionLimit = 1 << 26
+    static let expansionLimit = 1 << 22
 
     /// Checks the view against a storage of `storageElements` elements and returns its element count.
     /// Nothing is allocated before this passes.

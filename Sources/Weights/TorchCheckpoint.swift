@@ -17,12 +17,13 @@ enum TorchCheckpoint {
         guard let pickleName = archive.records.map(\.name).first(where: {
             $0.hasSuffix("/data.pkl") && $0.dropLast("/data.pkl".count).firstIndex(of: "/") == nil
         }) else {
-            if archive.records.contains(where: { $0.name.hasSuffix("/constants.pkl") || $0.name.contains("/code/") }) {
-                throw WeightsError.unsupported("TorchScript archive (torch.jit.save); save the state_dict with torch.save instead")
-            }
             throw WeightsError.unrecognizedFormat("zip archive without <folder>/data.pkl, so not a torch.save checkpoint")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
+        // TorchScript archives also hold a data.pkl, but of scripted objects whose parameters are plain attributes.
+        if archive.records.contains(where: { $0.name == prefix + "constants.pkl" || $0.name.hasPrefix(prefix + "code/") }) {
+            throw WeightsError.unsupported("TorchScript archive (torch.jit.save); save the state_dict with torch.save instead")
+        }
         var metadata: [String: String] = [:]
         for record in ["version", ".data/version", "byteorder"] {
             if let text = try archive.contents(of: prefix + record), text.count <= 64 {
@@ -46,7 +47,7 @@ enum TorchCheckpoint {
             return .storage(StorageRef(key: key, dtype: dtype, elementCount: numel))
         }
         let found = try StateDict.extract(try unpickler.load())
-        let entries = try materialize(found.entries, bigEndian: bigEndian) { storage in
+        let entries = try materialize(found.entries, bigEndian: bigEndian, fileSize: bytes.count) { storage in
             guard let data = try archive.contents(of: prefix + "data/" + storage.key) else {
                 throw WeightsError.corrupt("storage record data/\(storage.key) is missing from the archive")
             }
@@ -122,7 +123,7 @@ enum TorchCheckpoint {
             guard !overflow else { throw WeightsError.corrupt("legacy storage \(key) size overflows") }
             storages[key] = try reader.slice(length, "legacy storage \(key) data")
         }
-        let entries = try materialize(found.entries, bigEndian: bigEndian) { storage in
+        let entries = try materialize(found.entries, bigEndian: bigEndian, fileSize: bytes.count) { storage in
             guard let data = storages[storage.key] else {
                 throw WeightsError.corrupt("storage \(storage.key) is not in the legacy storage list")
             }
@@ -135,9 +136,13 @@ enum TorchCheckpoint {
     // MARK: - Tensors from storages
 
     /// Reads each tensor's view out of its storage bytes, checking offsets, sizes and strides first.
-    static func materialize(_ refs: [(String, TensorRef)], bigEndian: Bool,
+    static func materialize(_ refs: [(String, TensorRef)], bigEndian: Bool, fileSize: Int,
                             storage: (StorageRef) throws -> UnsafeRawBufferPointer) throws -> [NamedTensor] {
-        try refs.map { name, ref in
+        // Views may share storages (tied weights), so the total may exceed the file, but not by much: a hostile
+        // pickle could otherwise point a thousand huge expanded views at one byte.
+        let budget = 4 * fileSize + StridedView.expansionLimit
+        var total = 0
+        return try refs.map { name, ref in
             let s = ref.storage
             let root = try storage(s)
             let size = s.dtype.size
@@ -148,6 +153,10 @@ enum TorchCheckpoint {
                     name: name, reason: "storage \(s.key) holds \(root.count) bytes, fewer than \(s.elementCount) \(s.dtype.rawValue) elements at element \(s.elementOffset)")
             }
             let count = try ref.view.validate(storageElements: s.elementCount, name: name)
+            total += count
+            guard total <= budget else {
+                throw WeightsError.invalidTensor(name: name, reason: "the checkpoint's views add up to over \(budget) elements from a \(fileSize)-byte file")
+            }
             let raw = UnsafeRawBufferPointer(rebasing: root[start..<end])
             return NamedTensor(name: name, tensor: ref.view.gather(from: raw, dtype: s.dtype, bigEndian: bigEndian, count: count),
                                dtype: s.dtype)

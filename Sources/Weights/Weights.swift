@@ -62,6 +62,11 @@ public struct TensorFile: Sendable {
     /// Total number of elements over all tensors (the parameter count `inspect` reports).
     public var elementCount: Int { entries.reduce(0) { $0 + $1.tensor.count } }
 
+    /// Name → tensor, for binding code that looks up many keys (the subscript is a linear search).
+    public var tensorsByName: [String: Tensor] {
+        Dictionary(entries.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// `[(name, tensor)]` in order, the shape model binding takes.
     public var namedTensors: [(String, Tensor)] { entries.map { ($0.name, $0.tensor) } }
 
@@ -132,10 +137,11 @@ public struct TensorFile: Sendable {
         if starts([0x50, 0x4b, 0x03, 0x04]) || starts([0x50, 0x4b, 0x05, 0x06]) { return .zip }
         if starts([0x93] + Array("NUMPY".utf8)) { return .npy }
         if b.count >= 262, Array(b[257..<262]) == Array("ustar".utf8) { return .tar }
-        // Legacy torch.save starts with a protocol-2 pickle of the magic number.
-        if starts([0x80]) { return .pickle }
-        // safetensors: a plausible header length followed by '{'.
+        // safetensors: a header length, then the JSON header's '{'. Checked before pickles because the length's
+        // low byte may well be 0x80, the pickle PROTO opcode; a legacy checkpoint has magic-number bytes there.
         if b.count >= 9, b[8] == UInt8(ascii: "{") { return .safetensors }
+        // Legacy torch.save starts with a pickle (PROTO opcode) of the magic number.
+        if starts([0x80]) { return .pickle }
         return .unknown
     }
 }

@@ -114,6 +114,55 @@ save_both(dtypes, "dtypes")
 for fmt in ("zip", "legacy"):
     expected[f"dtypes_{fmt}.pt"] = describe(dtypes.items())
 
+# MARK: a big-endian copy of the zip checkpoint, as torch.save writes on s390x: byteorder "big", storages swapped
+
+
+def storage_types(pickle_bytes):
+    """Storage key -> element size, read from data.pkl's persistent ids (GLOBAL 'torch XStorage', then the key)."""
+    import pickletools
+    sizes = {"Float": 4, "Half": 2, "BFloat16": 2, "Double": 8, "Char": 1, "Short": 2, "Int": 4, "Long": 8,
+             "Byte": 1, "Bool": 1}
+    memo, found, pending, last = {}, {}, None, None
+    for op, arg, _ in pickletools.genops(pickle_bytes):
+        value = None
+        if op.name == "GLOBAL" and arg.startswith("torch ") and arg.endswith("Storage"):
+            value = sizes[arg[len("torch "):-len("Storage")]]
+            pending = value
+        elif op.name in ("BINGET", "LONG_BINGET") and arg in memo:
+            pending = memo[arg]
+        elif op.name in ("BINUNICODE", "SHORT_BINUNICODE") and pending is not None:
+            found.setdefault(arg, pending)
+            pending = None
+        elif op.name in ("BINPUT", "LONG_BINPUT") and last is not None:
+            memo[arg] = last
+        last = value
+    return found
+
+
+def big_endian_copy(source, target):
+    import zipfile
+    with zipfile.ZipFile(source) as z:
+        folder = z.namelist()[0].split("/")[0]
+        sizes = storage_types(z.read(folder + "/data.pkl"))
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as out:
+            for info in z.infolist():
+                data = z.read(info)
+                name = info.filename[len(folder) + 1:]
+                if name == "byteorder":
+                    data = b"big"
+                elif name.startswith("data/"):
+                    size = sizes[name[len("data/"):]]
+                    data = np.frombuffer(data, dtype=f"u{size}").byteswap().tobytes()
+                out.writestr(info.filename.replace(folder, "dtypes_big", 1), data)
+
+
+big_endian_copy(os.path.join(OUT, "dtypes_zip.pt"), os.path.join(OUT, "dtypes_big.pt"))
+assert all(torch.equal(a, b) for a, b in zip(torch.load(os.path.join(OUT, "dtypes_big.pt")).values(), dtypes.values()))
+expected["dtypes_big.pt"] = describe(dtypes.items())
+
+# MARK: a TorchScript archive, which deepscope refuses with a clear message
+torch.jit.save(torch.jit.script(nn.Linear(2, 1)), os.path.join(OUT, "torchscript.pt"))
+
 # MARK: safetensors (contiguous tensors only; the file order is by data offset)
 st = collections.OrderedDict((k, v.contiguous()) for k, v in dtypes.items() if k not in ("expanded",))
 st = {k: v for k, v in st.items() if not k.startswith("shared")}
@@ -149,6 +198,6 @@ for name, (arr, version) in npys.items():
     }]
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
-    json.dump(expected, f, indent=0, sort_keys=True)
+    json.dump(expected, f, sort_keys=True, separators=(",", ":"))
     f.write("\n")
 print("wrote", sorted(os.listdir(OUT)))
