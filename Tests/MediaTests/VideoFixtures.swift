@@ -17,6 +17,10 @@ enum GeneratedVideo: String, CaseIterable, Sendable {
     case vp8AltRef = "vp8.webm"
     case mjpeg = "mjpeg.avi"
     case rotated = "rotated.mp4"
+    case hevc = "hevc.mp4"
+    case av1 = "av1.mkv"
+    case yuv444 = "yuv444.mp4"
+    case tenBit = "tenbit.mp4"
 
     private static let source = ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25"]
     private static let x264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast"]
@@ -36,7 +40,16 @@ enum GeneratedVideo: String, CaseIterable, Sendable {
         case .vp9: Self.source + ["-frames:v", "30", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "10"]
         case .vp8AltRef:
             Self.source + ["-frames:v", "30", "-c:v", "libvpx", "-auto-alt-ref", "1", "-lag-in-frames", "10", "-g", "12"]
-        case .mjpeg: Self.source + ["-frames:v", "20", "-c:v", "mjpeg"]
+        // Full-range JPEG colour, and a width (68) that is not a multiple of 16.
+        case .mjpeg: ["-f", "lavfi", "-i", "testsrc2=size=68x44:rate=25", "-frames:v", "20", "-c:v", "mjpeg"]
+        case .yuv444:
+            ["-f", "lavfi", "-i", "testsrc2=size=70x46:rate=25", "-frames:v", "20", "-c:v", "libx264", "-pix_fmt", "yuv444p",
+             "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+        case .tenBit: Self.source + ["-frames:v", "20", "-c:v", "libx264", "-pix_fmt", "yuv420p10le"]
+        case .hevc:
+            Self.source + ["-frames:v", "30", "-c:v", "libx265", "-preset", "ultrafast",
+                           "-x265-params", "log-level=error:bframes=3:keyint=10", "-tag:v", "hvc1"]
+        case .av1: Self.source + ["-frames:v", "20", "-c:v", "libaom-av1", "-cpu-used", "8", "-g", "8"]
         // FFmpeg 5.1 drops a rotate tag when re-encoding, so the tag is added by a stream copy (see `url(for:)`).
         case .rotated: Self.source + ["-frames:v", "20"] + Self.x264
         }
