@@ -3,11 +3,14 @@ import Foundation
 
 // MARK: - Return-code checking
 
-/// The one place libav* return codes become errors: negative codes throw with av_strerror's text.
+/// The one place libav* return codes become errors: negative codes throw with av_strerror's text, as
+/// `MediaError.ffmpeg` unless `error` words it for the user (e.g. "cannot open as a video").
 @discardableResult
-func ffCheck(_ code: Int32, _ operation: String, path: String) throws -> Int32 {
+func ffCheck(_ code: Int32, _ operation: String, path: String,
+             as error: ((String) -> MediaError)? = nil) throws -> Int32 {
     guard code < 0 else { return code }
-    throw MediaError.ffmpeg(path: path, operation: operation, message: ffErrorText(code))
+    let text = ffErrorText(code)
+    throw error?(text) ?? MediaError.ffmpeg(path: path, operation: operation, message: text)
 }
 
 func ffErrorText(_ code: Int32) -> String {
@@ -28,9 +31,8 @@ final class FormatHandle {
     var pointer: UnsafeMutablePointer<AVFormatContext>?
 
     init(path: String) throws {
-        let code = avformat_open_input(&pointer, path, nil, nil)
-        if code < 0 {
-            throw MediaError.cannotOpen(path: path, reason: ffErrorText(code))
+        try ffCheck(avformat_open_input(&pointer, path, nil, nil), "avformat_open_input", path: path) {
+            .cannotOpen(path: path, reason: $0)
         }
     }
 

@@ -43,6 +43,7 @@ public final class FFmpegVideo: FrameSource {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size == 0 { throw MediaError.emptyFile(path: path) }
 
+        // libav* logs to stderr, which would scribble over the explorer's screen; errors reach callers as MediaError.
         av_log_set_level(AV_LOG_QUIET)
         format = try FormatHandle(path: path)
         let fmt = format.context
@@ -210,9 +211,8 @@ public final class FFmpegVideo: FrameSource {
                 }
                 return true
             }
-            if received == ffEOF { return false }
-            if received != ffEAGAIN { continue }
-            if draining { return false }
+            if received == ffEOF || draining { return false }
+            // EAGAIN asks for input; any other error was reported once for a damaged frame, so feed on as well.
             let read = av_read_frame(fmt, packet.packet)
             if read < 0 {
                 // End of file or a read error (truncated file): drain what the decoder holds.
@@ -247,7 +247,7 @@ public final class FFmpegVideo: FrameSource {
         for i in 0..<n { av_dict_set(&options[i], "max_pixels", "\(VideoLimits.maxPixels)", 0) }
         let code = options.withUnsafeMutableBufferPointer { avformat_find_stream_info(fmt, $0.baseAddress) }
         for i in 0..<n { av_dict_free(&options[i]) }
-        if code < 0 { throw MediaError.cannotOpen(path: path, reason: ffErrorText(code)) }
+        try ffCheck(code, "avformat_find_stream_info", path: path) { .cannotOpen(path: path, reason: $0) }
     }
 
     private static func fourCC(_ tag: UInt32) -> String {
