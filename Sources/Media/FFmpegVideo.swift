@@ -202,6 +202,7 @@ public final class FFmpegVideo: FrameSource {
     /// as the ffmpeg CLI skips them.
     func decodeNext() throws -> Bool {
         let ctx = codec.context, fmt = format.context
+        var failures = 0
         while true {
             let received = avcodec_receive_frame(ctx, decoded.frame)
             if received == 0 {
@@ -211,8 +212,15 @@ public final class FFmpegVideo: FrameSource {
                 }
                 return true
             }
-            if received == ffEOF || draining { return false }
-            // EAGAIN asks for input; any other error was reported once for a damaged frame, so feed on as well.
+            if received == ffEOF { return false }
+            if received != ffEAGAIN {
+                // A damaged frame is reported once and decoding goes on, as in the CLI; the bound keeps a decoder
+                // that repeats its error from spinning forever.
+                failures += 1
+                if failures < 1000 { continue }
+                return false
+            }
+            if draining { return false }
             let read = av_read_frame(fmt, packet.packet)
             if read < 0 {
                 // End of file or a read error (truncated file): drain what the decoder holds.
