@@ -29,6 +29,8 @@ public final class FFmpegVideo: FrameSource {
     var path: String { metadata.path }
     /// How often random access fell back to decoding from the start; tests check seeking avoids it.
     private(set) var slowPathCount = 0
+    /// Seeks done so far, a measure of random-access work for tests.
+    private(set) var seekCount = 0
 
     /// Opens and indexes a video.
     /// - Parameters:
@@ -91,10 +93,14 @@ public final class FFmpegVideo: FrameSource {
     // MARK: - FrameSource
 
     public func frame(at index: Int) throws -> RGBImage {
+        try frame(at: index, passing: 0..<0) { _, _ in }
+    }
+
+    public func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage {
         guard index >= 0 && index < self.index.count else {
             throw MediaError.frameOutOfRange(path: path, index: index, count: self.index.count)
         }
-        try moveDecoder(to: index)
+        try moveDecoder(to: index, passing: nearby, deliver: deliver)
         return try converter.convert(decoded.frame, path: path)
     }
 
@@ -121,7 +127,7 @@ public final class FFmpegVideo: FrameSource {
 
     // MARK: - Positioning
 
-    private func moveDecoder(to k: Int) throws {
+    private func moveDecoder(to k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws {
         if nextFrame == k {
             if try decodeNext(), !index.timestampsAreUnique || currentTimestamp == index.pts[k] {
                 nextFrame = k + 1
@@ -130,13 +136,13 @@ public final class FFmpegVideo: FrameSource {
             if index.builtFromPackets { try distrustPackets(reaching: k) }
         }
         if index.timestampsAreUnique {
-            if try seekAndFind(k) { return }
+            if try seekAndFind(k, passing: nearby, deliver: deliver) { return }
             if index.builtFromPackets {
                 try distrustPackets(reaching: k)
-                if index.timestampsAreUnique, try seekAndFind(k) { return }
+                if index.timestampsAreUnique, try seekAndFind(k, passing: nearby, deliver: deliver) { return }
             }
         }
-        try decodeFromStart(to: k)
+        try decodeFromStart(to: k, passing: nearby, deliver: deliver)
     }
 
     /// Decoding disagreed with the packet index (damaged data the decoder drops): count by decoding from now on.
@@ -148,7 +154,7 @@ public final class FFmpegVideo: FrameSource {
 
     /// Seeks to the keyframe indexed for frame k and decodes forward until its timestamp; backs off to earlier
     /// keyframes when a demuxer lands after the target.
-    private func seekAndFind(_ k: Int) throws -> Bool {
+    private func seekAndFind(_ k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> Bool {
         let target = index.pts[k]
         var slot = index.keyframeOfFrame[k]
         for attempt in 0..<4 {
@@ -158,6 +164,9 @@ public final class FFmpegVideo: FrameSource {
                 let t = currentTimestamp
                 if t == target { nextFrame = k + 1; return true }
                 if t > target { break }
+                if !nearby.isEmpty, let j = frameNumber(ofTimestamp: t), nearby.contains(j) {
+                    deliver(j, try converter.convert(decoded.frame, path: path))
+                }
             }
             if slot == 0 { break }
             slot = max(0, slot - (1 << attempt))
@@ -166,11 +175,12 @@ public final class FFmpegVideo: FrameSource {
     }
 
     /// The slow exact path: rewind and count decoded frames.
-    private func decodeFromStart(to k: Int) throws {
+    private func decodeFromStart(to k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws {
         slowPathCount += 1
         try rewind()
-        for _ in 0...k {
+        for j in 0...k {
             guard try decodeNext() else { throw MediaError.frameNotFound(path: path, index: k) }
+            if j < k && nearby.contains(j) { deliver(j, try converter.convert(decoded.frame, path: path)) }
         }
         nextFrame = k + 1
     }
@@ -181,6 +191,7 @@ public final class FFmpegVideo: FrameSource {
     }
 
     private func seek(to timestamp: Int64) throws {
+        seekCount += 1
         let fmt = format.context
         var code = av_seek_frame(fmt, streamIndex, timestamp, AVSEEK_FLAG_BACKWARD)
         if code < 0 { code = avformat_seek_file(fmt, streamIndex, Int64.min, timestamp, timestamp, 0) }
@@ -188,6 +199,16 @@ public final class FFmpegVideo: FrameSource {
         try ffCheck(code, "av_seek_frame", path: path)
         avcodec_flush_buffers(codec.context)
         draining = false
+    }
+
+    /// The frame with presentation timestamp `t` (binary search; timestamps are unique and sorted here).
+    private func frameNumber(ofTimestamp t: Int64) -> Int? {
+        var low = 0, high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index.pts[mid] < t { low = mid + 1 } else { high = mid }
+        }
+        return low < index.count && index.pts[low] == t ? low : nil
     }
 
     // MARK: - Decoding

@@ -62,6 +62,16 @@ public protocol FrameSource: AnyObject {
     func frame(at index: Int) throws -> RGBImage
     /// Seconds from frame 0 to frame `index`, from the frame's own timestamp.
     func timestamp(ofFrame index: Int) -> Double
+    /// Frame `index`, also handing `deliver` any frame in `nearby` that decoding passes on the way. A backward
+    /// step decodes forward from a keyframe through the frames just before the target, so keeping them makes
+    /// the next backward steps free. The default delivers nothing.
+    func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage
+}
+
+extension FrameSource {
+    public func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage {
+        try frame(at: index)
+    }
 }
 
 // MARK: - In memory

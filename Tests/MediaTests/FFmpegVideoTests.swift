@@ -46,6 +46,26 @@ import Testing
         }
     }
 
+    @Test func backwardStepsHandOverTheFramesPassedOnTheWay() throws {
+        for url in [assetURL("carphone_pristine.mp4"), try GeneratedVideo.bFrames.url] {
+            let sequential = try FFmpegVideo(contentsOf: url)
+            let n = sequential.metadata.frameCount
+            let frames = try (0..<n).map { try sequential.frame(at: $0) }
+            let video = try FFmpegVideo(contentsOf: url)
+            _ = try video.frame(at: n - 1)
+            var delivered: [Int: RGBImage] = [:]
+            let target = n - 6
+            let image = try video.frame(at: target, passing: target - 5 ..< target) { delivered[$0] = $1 }
+            #expect(image == frames[target])
+            // The sample has one keyframe and bframes.mp4 one every 12 frames: all five lie on the way.
+            #expect(delivered.keys.sorted() == Array(target - 5 ..< target), "\(url.lastPathComponent)")
+            for (k, frame) in delivered {
+                let same = frame == frames[k]
+                #expect(same, "\(url.lastPathComponent): delivered frame \(k)")
+            }
+        }
+    }
+
     // MARK: - Metadata
 
     @Test func sampleMetadata() throws {

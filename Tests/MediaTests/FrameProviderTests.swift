@@ -156,6 +156,25 @@ func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
         #expect(waitUntil { provider.cachedFrame(4) != nil && provider.lastError == nil })
     }
 
+    @Test func steppingBackThroughALongGOPReusesTheFramesPassed() throws {
+        // The sample has a single keyframe, so every backward seek decodes from frame 0.
+        let url = assetURL("carphone_pristine.mp4")
+        let reference = try FFmpegVideo(contentsOf: url)
+        let video = try FFmpegVideo(contentsOf: url)
+        let provider = FrameProvider(source: video, prefetch: 4)
+        let log = ReadyLog()
+        provider.onReady = { log.record($0) }
+        for k in stride(from: 119, through: 100, by: -1) {
+            provider.request(k)
+            #expect(log.wait(for: k))
+            let same = try provider.cachedFrame(k) == reference.frame(at: k)
+            #expect(same, "frame \(k)")
+        }
+        #expect(waitUntil { provider.isIdle })
+        // 20 backward steps with 4 frames kept per seek: about one seek in five, not one per frame or more.
+        #expect(video.seekCount <= 8, "\(video.seekCount) seeks")
+    }
+
     @Test func decodesARealVideoOffTheCallersThread() throws {
         let url = assetURL("carphone_pristine.mp4")
         let reference = try FFmpegVideo(contentsOf: url)
