@@ -39,9 +39,10 @@ public final class FFmpegVideo: FrameSource {
     public init(contentsOf url: URL, threads: Int = 0) throws {
         let path = url.path
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MediaError.fileNotFound(path: path)
         }
+        if isDirectory.boolValue { throw MediaError.cannotOpen(path: path, reason: "it is a folder") }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size == 0 { throw MediaError.emptyFile(path: path) }
 
