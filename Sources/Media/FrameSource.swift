@@ -81,8 +81,6 @@ public final class InMemoryFrameSource: FrameSource {
     public let metadata: VideoMetadata
     private let frames: [RGBImage]
     private let times: [Double]
-    /// Frames served so far, in order of request: lets tests see what a consumer asked for.
-    public private(set) var servedIndices: [Int] = []
 
     /// - Parameters:
     ///   - frames: the frames, all of one size.
@@ -102,7 +100,6 @@ public final class InMemoryFrameSource: FrameSource {
         guard frames.indices.contains(index) else {
             throw MediaError.frameOutOfRange(path: metadata.path, index: index, count: frames.count)
         }
-        servedIndices.append(index)
         return frames[index]
     }
 

@@ -78,6 +78,21 @@ func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
     return true
 }
 
+// MARK: - In-memory source
+
+@Suite struct InMemoryFrameSourceTests {
+    @Test func servesFramesTimesAndMetadata() throws {
+        let frames = (0..<5).map { SlowSource.image($0) }
+        let source = InMemoryFrameSource(frames: frames, frameRate: 10)
+        #expect(source.metadata.frameCount == 5 && source.metadata.width == 2 && source.metadata.height == 1)
+        #expect(try source.frame(at: 3) == frames[3])
+        #expect(source.timestamp(ofFrame: 4) == 0.4)
+        #expect(throws: MediaError.frameOutOfRange(path: "<memory>", index: 5, count: 5)) { try source.frame(at: 5) }
+        let irregular = InMemoryFrameSource(frames: frames, times: [0, 0.1, 0.5, 0.6, 1.2])
+        #expect(irregular.metadata.isVariableFrameRate && irregular.timestamp(ofFrame: 2) == 0.5)
+    }
+}
+
 // MARK: - Cache
 
 @Suite struct FrameCacheTests {
