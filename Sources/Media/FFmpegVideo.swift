@@ -11,6 +11,7 @@ import Foundation
 ///     let video = try FFmpegVideo(contentsOf: URL(fileURLWithPath: "clip.mp4"))
 ///     let image = try video.frame(at: video.metadata.frameCount - 1)
 public final class FFmpegVideo: FrameSource {
+    /// Set at open; `frameCount` shrinks if damaged data turns out to decode to fewer frames than it has packets.
     public internal(set) var metadata: VideoMetadata
     let format: FormatHandle
     let codec: CodecHandle
