@@ -11,6 +11,7 @@ import Foundation
 ///     let video = try FFmpegVideo(contentsOf: URL(fileURLWithPath: "clip.mp4"))
 ///     let image = try video.frame(at: video.metadata.frameCount - 1)
 public final class FFmpegVideo: FrameSource {
+    /// Set at open; `frameCount` shrinks if damaged data turns out to decode to fewer frames than it has packets.
     public internal(set) var metadata: VideoMetadata
     let format: FormatHandle
     let codec: CodecHandle
@@ -29,6 +30,8 @@ public final class FFmpegVideo: FrameSource {
     var path: String { metadata.path }
     /// How often random access fell back to decoding from the start; tests check seeking avoids it.
     private(set) var slowPathCount = 0
+    /// Seeks done so far, a measure of random-access work for tests.
+    private(set) var seekCount = 0
 
     /// Opens and indexes a video.
     /// - Parameters:
@@ -37,12 +40,14 @@ public final class FFmpegVideo: FrameSource {
     public init(contentsOf url: URL, threads: Int = 0) throws {
         let path = url.path
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MediaError.fileNotFound(path: path)
         }
+        if isDirectory.boolValue { throw MediaError.cannotOpen(path: path, reason: "it is a folder") }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size == 0 { throw MediaError.emptyFile(path: path) }
 
+        // libav* logs to stderr, which would scribble over the explorer's screen; errors reach callers as MediaError.
         av_log_set_level(AV_LOG_QUIET)
         format = try FormatHandle(path: path)
         let fmt = format.context
@@ -90,10 +95,14 @@ public final class FFmpegVideo: FrameSource {
     // MARK: - FrameSource
 
     public func frame(at index: Int) throws -> RGBImage {
+        try frame(at: index, passing: 0..<0) { _, _ in }
+    }
+
+    public func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage {
         guard index >= 0 && index < self.index.count else {
             throw MediaError.frameOutOfRange(path: path, index: index, count: self.index.count)
         }
-        try moveDecoder(to: index)
+        try moveDecoder(to: index, passing: nearby, deliver: deliver)
         return try converter.convert(decoded.frame, path: path)
     }
 
@@ -120,7 +129,7 @@ public final class FFmpegVideo: FrameSource {
 
     // MARK: - Positioning
 
-    private func moveDecoder(to k: Int) throws {
+    private func moveDecoder(to k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws {
         if nextFrame == k {
             if try decodeNext(), !index.timestampsAreUnique || currentTimestamp == index.pts[k] {
                 nextFrame = k + 1
@@ -129,13 +138,13 @@ public final class FFmpegVideo: FrameSource {
             if index.builtFromPackets { try distrustPackets(reaching: k) }
         }
         if index.timestampsAreUnique {
-            if try seekAndFind(k) { return }
+            if try seekAndFind(k, passing: nearby, deliver: deliver) { return }
             if index.builtFromPackets {
                 try distrustPackets(reaching: k)
-                if index.timestampsAreUnique, try seekAndFind(k) { return }
+                if index.timestampsAreUnique, try seekAndFind(k, passing: nearby, deliver: deliver) { return }
             }
         }
-        try decodeFromStart(to: k)
+        try decodeFromStart(to: k, passing: nearby, deliver: deliver)
     }
 
     /// Decoding disagreed with the packet index (damaged data the decoder drops): count by decoding from now on.
@@ -147,7 +156,7 @@ public final class FFmpegVideo: FrameSource {
 
     /// Seeks to the keyframe indexed for frame k and decodes forward until its timestamp; backs off to earlier
     /// keyframes when a demuxer lands after the target.
-    private func seekAndFind(_ k: Int) throws -> Bool {
+    private func seekAndFind(_ k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> Bool {
         let target = index.pts[k]
         var slot = index.keyframeOfFrame[k]
         for attempt in 0..<4 {
@@ -157,6 +166,9 @@ public final class FFmpegVideo: FrameSource {
                 let t = currentTimestamp
                 if t == target { nextFrame = k + 1; return true }
                 if t > target { break }
+                if !nearby.isEmpty, let j = frameNumber(ofTimestamp: t), nearby.contains(j) {
+                    deliver(j, try converter.convert(decoded.frame, path: path))
+                }
             }
             if slot == 0 { break }
             slot = max(0, slot - (1 << attempt))
@@ -165,11 +177,12 @@ public final class FFmpegVideo: FrameSource {
     }
 
     /// The slow exact path: rewind and count decoded frames.
-    private func decodeFromStart(to k: Int) throws {
+    private func decodeFromStart(to k: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws {
         slowPathCount += 1
         try rewind()
-        for _ in 0...k {
+        for j in 0...k {
             guard try decodeNext() else { throw MediaError.frameNotFound(path: path, index: k) }
+            if j < k && nearby.contains(j) { deliver(j, try converter.convert(decoded.frame, path: path)) }
         }
         nextFrame = k + 1
     }
@@ -180,6 +193,7 @@ public final class FFmpegVideo: FrameSource {
     }
 
     private func seek(to timestamp: Int64) throws {
+        seekCount += 1
         let fmt = format.context
         var code = av_seek_frame(fmt, streamIndex, timestamp, AVSEEK_FLAG_BACKWARD)
         if code < 0 { code = avformat_seek_file(fmt, streamIndex, Int64.min, timestamp, timestamp, 0) }
@@ -187,6 +201,16 @@ public final class FFmpegVideo: FrameSource {
         try ffCheck(code, "av_seek_frame", path: path)
         avcodec_flush_buffers(codec.context)
         draining = false
+    }
+
+    /// The frame with presentation timestamp `t` (binary search; timestamps are unique and sorted here).
+    private func frameNumber(ofTimestamp t: Int64) -> Int? {
+        var low = 0, high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index.pts[mid] < t { low = mid + 1 } else { high = mid }
+        }
+        return low < index.count && index.pts[low] == t ? low : nil
     }
 
     // MARK: - Decoding
@@ -201,6 +225,7 @@ public final class FFmpegVideo: FrameSource {
     /// as the ffmpeg CLI skips them.
     func decodeNext() throws -> Bool {
         let ctx = codec.context, fmt = format.context
+        var failures = 0
         while true {
             let received = avcodec_receive_frame(ctx, decoded.frame)
             if received == 0 {
@@ -211,7 +236,13 @@ public final class FFmpegVideo: FrameSource {
                 return true
             }
             if received == ffEOF { return false }
-            if received != ffEAGAIN { continue }
+            if received != ffEAGAIN {
+                // A damaged frame is reported once and decoding goes on, as in the CLI; the bound keeps a decoder
+                // that repeats its error from spinning forever.
+                failures += 1
+                if failures < 1000 { continue }
+                return false
+            }
             if draining { return false }
             let read = av_read_frame(fmt, packet.packet)
             if read < 0 {
@@ -247,7 +278,7 @@ public final class FFmpegVideo: FrameSource {
         for i in 0..<n { av_dict_set(&options[i], "max_pixels", "\(VideoLimits.maxPixels)", 0) }
         let code = options.withUnsafeMutableBufferPointer { avformat_find_stream_info(fmt, $0.baseAddress) }
         for i in 0..<n { av_dict_free(&options[i]) }
-        if code < 0 { throw MediaError.cannotOpen(path: path, reason: ffErrorText(code)) }
+        try ffCheck(code, "avformat_find_stream_info", path: path) { .cannotOpen(path: path, reason: $0) }
     }
 
     private static func fourCC(_ tag: UInt32) -> String {

@@ -75,6 +75,7 @@ public final class FrameCache: @unchecked Sendable {
         return bytes
     }
 
+    /// Empties the cache (e.g. after opening another video).
     public func removeAll() {
         lock.lock()
         defer { lock.unlock() }

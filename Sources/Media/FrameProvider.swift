@@ -66,6 +66,8 @@ private final class Worker: @unchecked Sendable {
     private let count: Int
     private let condition = NSCondition()
     private var target: Int?
+    /// +1 stepping forward, −1 stepping back.
+    private var direction = 1
     private var queue: [Int] = []
     private var previous: Int?
     private var stopped = false
@@ -93,6 +95,7 @@ private final class Worker: @unchecked Sendable {
         condition.lock()
         let step = index < (previous ?? index) ? -1 : 1
         previous = index
+        direction = step
         target = index
         // A new request replaces any prefetching still queued for an older one.
         queue = (0..<prefetch).map { index + step * ($0 + 1) }.filter { $0 >= 0 && $0 < count }
@@ -114,6 +117,8 @@ private final class Worker: @unchecked Sendable {
             if stopped { condition.unlock(); return }
             let isTarget = target != nil
             let index = target ?? queue.removeFirst()
+            // Stepping back, the frames just before the target are decoded on the way to it: keep them.
+            let behind = direction < 0 ? max(index - prefetch, 0) ..< index : index ..< index
             target = nil
             busy = true
             condition.unlock()
@@ -124,7 +129,9 @@ private final class Worker: @unchecked Sendable {
                 delivered = isTarget
             } else {
                 do {
-                    cache.insert(try source.frame(at: index), at: index)
+                    let cache = self.cache
+                    let image = try source.frame(at: index, passing: behind) { cache.insert($1, at: $0) }
+                    cache.insert(image, at: index)
                     delivered = true
                 } catch {
                     failure = error

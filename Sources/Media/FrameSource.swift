@@ -8,11 +8,13 @@ import Foundation
 /// the display matrix; frames themselves are returned as stored. `frameCount` is the number of frames that
 /// `ffmpeg -fps_mode passthrough` decodes.
 public struct VideoMetadata: Sendable, Codable, Equatable {
+    /// The file as opened (absolute).
     public var path: String
     /// The demuxer's name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
     public var container: String
     /// The codec's short name, e.g. `h264`.
     public var codec: String
+    /// Stored frame size in pixels, before rotation.
     public var width: Int
     public var height: Int
     /// The average frame rate as a fraction (0/1 when the container gives none and it cannot be derived).
@@ -22,7 +24,9 @@ public struct VideoMetadata: Sendable, Codable, Equatable {
     public var frameRate: Double
     /// Seconds.
     public var duration: Double
+    /// Exact number of decodable frames.
     public var frameCount: Int
+    /// Clockwise degrees (0, 90, 180, 270) that show frames upright.
     public var rotation: Int
     /// Presentation time of frame 0 in seconds on the container's clock.
     public var startTime: Double
@@ -31,6 +35,7 @@ public struct VideoMetadata: Sendable, Codable, Equatable {
     /// Whether frame durations differ (beyond container timestamp rounding).
     public var isVariableFrameRate: Bool
 
+    /// Metadata with `frameRate` computed from the fraction.
     public init(path: String, container: String, codec: String, width: Int, height: Int,
                 frameRateNumerator: Int, frameRateDenominator: Int, duration: Double, frameCount: Int,
                 rotation: Int, startTime: Double, pixelFormat: String, isVariableFrameRate: Bool) {
@@ -62,6 +67,16 @@ public protocol FrameSource: AnyObject {
     func frame(at index: Int) throws -> RGBImage
     /// Seconds from frame 0 to frame `index`, from the frame's own timestamp.
     func timestamp(ofFrame index: Int) -> Double
+    /// Frame `index`, also handing `deliver` any frame in `nearby` that decoding passes on the way. A backward
+    /// step decodes forward from a keyframe through the frames just before the target, so keeping them makes
+    /// the next backward steps free. The default delivers nothing.
+    func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage
+}
+
+extension FrameSource {
+    public func frame(at index: Int, passing nearby: Range<Int>, deliver: (Int, RGBImage) -> Void) throws -> RGBImage {
+        try frame(at: index)
+    }
 }
 
 // MARK: - In memory
@@ -71,8 +86,6 @@ public final class InMemoryFrameSource: FrameSource {
     public let metadata: VideoMetadata
     private let frames: [RGBImage]
     private let times: [Double]
-    /// Frames served so far, in order of request: lets tests see what a consumer asked for.
-    public private(set) var servedIndices: [Int] = []
 
     /// - Parameters:
     ///   - frames: the frames, all of one size.
@@ -92,7 +105,6 @@ public final class InMemoryFrameSource: FrameSource {
         guard frames.indices.contains(index) else {
             throw MediaError.frameOutOfRange(path: metadata.path, index: index, count: frames.count)
         }
-        servedIndices.append(index)
         return frames[index]
     }
 

@@ -74,33 +74,46 @@ extension RGBImage {
     /// Separable two-tap interpolation: a horizontal pass into 2048-scaled integers, then OpenCV's vectorised
     /// vertical pass (each product shifted by 4 + 16 bits, then rounded by 2 bits), which is what cv2 runs on x86.
     fileprivate func resizedLinear(width: Int, height: Int, xTaps: [LinearTap], yTaps: [LinearTap]) -> RGBImage {
-        let sw = self.width
-        var rows = [[Int32]](repeating: [], count: self.height)
-        func horizontal(_ sy: Int) -> [Int32] {
-            if !rows[sy].isEmpty { return rows[sy] }
-            var row = [Int32](repeating: 0, count: width * 3)
-            pixels.withUnsafeBufferPointer { p in
-                let base = sy * sw * 3
-                for (dx, tap) in xTaps.enumerated() {
-                    let a = base + tap.first * 3
-                    let b = base + tap.second * 3
-                    for c in 0..<3 {
-                        row[dx * 3 + c] = Int32(p[a + c]) * tap.weights.0 + Int32(p[b + c]) * tap.weights.1
+        let rowLength = width * 3
+        // Two horizontally filtered source rows, reused while consecutive output rows share them.
+        var cached = [Int32](repeating: 0, count: 2 * rowLength)
+        var out = [UInt8](repeating: 0, count: rowLength * height)
+        pixels.withUnsafeBufferPointer { p in
+            cached.withUnsafeMutableBufferPointer { rows in
+                out.withUnsafeMutableBufferPointer { o in
+                    func filter(_ sy: Int, into slot: Int) {
+                        let base = sy * self.width * 3
+                        let row = rows.baseAddress! + slot * rowLength
+                        for (dx, tap) in xTaps.enumerated() {
+                            let a = base + tap.first * 3, b = base + tap.second * 3
+                            let (w0, w1) = tap.weights
+                            row[dx * 3] = Int32(p[a]) * w0 + Int32(p[b]) * w1
+                            row[dx * 3 + 1] = Int32(p[a + 1]) * w0 + Int32(p[b + 1]) * w1
+                            row[dx * 3 + 2] = Int32(p[a + 2]) * w0 + Int32(p[b + 2]) * w1
+                        }
+                    }
+                    var held = [-1, -1]
+                    // The slot holding filtered source row `sy`; a miss filters it into the slot other than `keep`.
+                    func slot(for sy: Int, keep: Int) -> Int {
+                        if held[0] == sy { return 0 }
+                        if held[1] == sy { return 1 }
+                        let victim = keep == 0 ? 1 : 0
+                        filter(sy, into: victim)
+                        held[victim] = sy
+                        return victim
+                    }
+                    for (dy, tap) in yTaps.enumerated() {
+                        let first = slot(for: tap.first, keep: held.firstIndex(of: tap.second) ?? -1)
+                        let second = slot(for: tap.second, keep: first)
+                        let r0 = rows.baseAddress! + first * rowLength, r1 = rows.baseAddress! + second * rowLength
+                        let (b0, b1) = (Int64(tap.weights.0), Int64(tap.weights.1))
+                        let target = o.baseAddress! + dy * rowLength
+                        for i in 0..<rowLength {
+                            let v = (((Int64(r0[i] >> 4) * b0) >> 16) + ((Int64(r1[i] >> 4) * b1) >> 16) + 2) >> 2
+                            target[i] = UInt8(clamping: v)
+                        }
                     }
                 }
-            }
-            rows[sy] = row
-            return row
-        }
-        var out = [UInt8](repeating: 0, count: width * height * 3)
-        for (dy, tap) in yTaps.enumerated() {
-            let r0 = horizontal(tap.first)
-            let r1 = horizontal(tap.second)
-            let (b0, b1) = (Int64(tap.weights.0), Int64(tap.weights.1))
-            let base = dy * width * 3
-            for i in 0..<(width * 3) {
-                let v = (((Int64(r0[i] >> 4) * b0) >> 16) + ((Int64(r1[i] >> 4) * b1) >> 16) + 2) >> 2
-                out[base + i] = UInt8(clamping: v)
             }
         }
         return RGBImage(width: width, height: height, pixels: out)
@@ -139,17 +152,28 @@ extension RGBImage {
     /// Integer factors: the mean of each block, rounded half up as OpenCV's vectorised path does.
     private func boxMean(width: Int, height: Int, factorX: Int, factorY: Int) -> RGBImage {
         var out = [UInt8](repeating: 0, count: width * height * 3)
-        let area = factorX * factorY
+        var sums = [UInt32](repeating: 0, count: width * 3)
+        let area = UInt32(factorX * factorY)
+        let sourceRow = self.width * 3
         pixels.withUnsafeBufferPointer { p in
-            for dy in 0..<height {
-                for dx in 0..<width {
-                    for c in 0..<3 {
-                        var sum = 0
+            sums.withUnsafeMutableBufferPointer { sum in
+                out.withUnsafeMutableBufferPointer { o in
+                    for dy in 0..<height {
+                        sum.update(repeating: 0)
                         for sy in dy * factorY ..< (dy + 1) * factorY {
-                            let row = sy * self.width
-                            for sx in dx * factorX ..< (dx + 1) * factorX { sum += Int(p[(row + sx) * 3 + c]) }
+                            let row = p.baseAddress! + sy * sourceRow
+                            for dx in 0..<width {
+                                var r: UInt32 = 0, g: UInt32 = 0, b: UInt32 = 0
+                                var at = dx * factorX * 3
+                                for _ in 0..<factorX {
+                                    r += UInt32(row[at]); g += UInt32(row[at + 1]); b += UInt32(row[at + 2])
+                                    at += 3
+                                }
+                                sum[dx * 3] += r; sum[dx * 3 + 1] += g; sum[dx * 3 + 2] += b
+                            }
                         }
-                        out[(dy * width + dx) * 3 + c] = UInt8((sum + area / 2) / area)
+                        let target = o.baseAddress! + dy * width * 3
+                        for i in 0..<(width * 3) { target[i] = UInt8((sum[i] + area / 2) / area) }
                     }
                 }
             }
@@ -179,21 +203,32 @@ extension RGBImage {
     private func areaWeighted(width: Int, height: Int, scaleX: Double, scaleY: Double) -> RGBImage {
         let xTable = Self.areaTable(source: self.width, destination: width, scale: scaleX)
         let yTable = Self.areaTable(source: self.height, destination: height, scale: scaleY)
-        var accumulated = [Float](repeating: 0, count: width * height * 3)
-        var row = [Float](repeating: 0, count: width * 3)
+        let rowLength = width * 3
+        var accumulated = [Float](repeating: 0, count: rowLength * height)
+        var row = [Float](repeating: 0, count: rowLength)
         var rowOf = -1
         pixels.withUnsafeBufferPointer { p in
-            for entry in yTable {
-                if rowOf != entry.source {
-                    rowOf = entry.source
-                    for i in row.indices { row[i] = 0 }
-                    let base = entry.source * self.width * 3
-                    for x in xTable {
-                        for c in 0..<3 { row[x.destination * 3 + c] += Float(p[base + x.source * 3 + c]) * x.weight }
+            row.withUnsafeMutableBufferPointer { h in
+                accumulated.withUnsafeMutableBufferPointer { acc in
+                    xTable.withUnsafeBufferPointer { xs in
+                        for entry in yTable {
+                            // Table entries for one source row are adjacent, so each row is filtered once or twice.
+                            if rowOf != entry.source {
+                                rowOf = entry.source
+                                h.update(repeating: 0)
+                                let source = p.baseAddress! + entry.source * self.width * 3
+                                for x in xs {
+                                    let s = source + x.source * 3, d = x.destination * 3
+                                    h[d] += Float(s[0]) * x.weight
+                                    h[d + 1] += Float(s[1]) * x.weight
+                                    h[d + 2] += Float(s[2]) * x.weight
+                                }
+                            }
+                            let target = acc.baseAddress! + entry.destination * rowLength
+                            for i in 0..<rowLength { target[i] += h[i] * entry.weight }
+                        }
                     }
                 }
-                let base = entry.destination * width * 3
-                for i in 0..<(width * 3) { accumulated[base + i] += row[i] * entry.weight }
             }
         }
         let out = accumulated.map { UInt8(clamping: Int($0.rounded(.toNearestOrEven))) }

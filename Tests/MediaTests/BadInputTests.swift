@@ -33,6 +33,10 @@ import Testing
         expectError(folder.appendingPathComponent("nothing-here.mp4")) { if case .fileNotFound = $0 { true } else { false } }
     }
 
+    @Test func aFolderIsNotAVideo() throws {
+        expectError(folder) { if case .cannotOpen = $0 { true } else { false } }
+    }
+
     @Test func emptyFile() throws {
         expectError(try write("empty.mp4", [])) { if case .emptyFile = $0 { true } else { false } }
     }

@@ -4,16 +4,19 @@ import TestSupport
 import Testing
 
 @Suite struct FFmpegVideoTests {
-    static let allVideos: [URL] = {
-        var urls = [assetURL("carphone_pristine.mp4")]
-        for video in GeneratedVideo.allCases { if let url = try? video.url { urls.append(url) } }
-        return urls
-    }()
+    /// The bundled sample and every generated video, by file name (generation failures fail the test).
+    static let allVideos = ["carphone_pristine.mp4"] + GeneratedVideo.allCases.map(\.rawValue)
+
+    static func url(_ name: String) throws -> URL {
+        if let generated = GeneratedVideo(rawValue: name) { return try generated.url }
+        return assetURL(name)
+    }
 
     // MARK: - Equality with the ffmpeg CLI
 
     @Test(arguments: allVideos)
-    func sequentialFramesEqualTheCLI(_ url: URL) throws {
+    func sequentialFramesEqualTheCLI(_ name: String) throws {
+        let url = try Self.url(name)
         let video = try FFmpegVideo(contentsOf: url)
         let m = video.metadata
         let reference = try referenceFrames(url, width: m.width, height: m.height)
@@ -26,7 +29,8 @@ import Testing
     }
 
     @Test(arguments: allVideos)
-    func randomAccessEqualsSequentialDecoding(_ url: URL) throws {
+    func randomAccessEqualsSequentialDecoding(_ name: String) throws {
+        let url = try Self.url(name)
         let sequential = try FFmpegVideo(contentsOf: url)
         let n = sequential.metadata.frameCount
         let frames = try (0..<n).map { try sequential.frame(at: $0) }
@@ -43,6 +47,26 @@ import Testing
         }
         if video.index.timestampsAreUnique {
             #expect(video.slowPathCount == 0, "\(url.lastPathComponent): seeking fell back to decoding from the start")
+        }
+    }
+
+    @Test func backwardStepsHandOverTheFramesPassedOnTheWay() throws {
+        for url in [assetURL("carphone_pristine.mp4"), try GeneratedVideo.bFrames.url] {
+            let sequential = try FFmpegVideo(contentsOf: url)
+            let n = sequential.metadata.frameCount
+            let frames = try (0..<n).map { try sequential.frame(at: $0) }
+            let video = try FFmpegVideo(contentsOf: url)
+            _ = try video.frame(at: n - 1)
+            var delivered: [Int: RGBImage] = [:]
+            let target = n - 6
+            let image = try video.frame(at: target, passing: target - 5 ..< target) { delivered[$0] = $1 }
+            #expect(image == frames[target])
+            // The sample has one keyframe and bframes.mp4 one every 12 frames: all five lie on the way.
+            #expect(delivered.keys.sorted() == Array(target - 5 ..< target), "\(url.lastPathComponent)")
+            for (k, frame) in delivered {
+                let same = frame == frames[k]
+                #expect(same, "\(url.lastPathComponent): delivered frame \(k)")
+            }
         }
     }
 

@@ -78,6 +78,21 @@ func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
     return true
 }
 
+// MARK: - In-memory source
+
+@Suite struct InMemoryFrameSourceTests {
+    @Test func servesFramesTimesAndMetadata() throws {
+        let frames = (0..<5).map { SlowSource.image($0) }
+        let source = InMemoryFrameSource(frames: frames, frameRate: 10)
+        #expect(source.metadata.frameCount == 5 && source.metadata.width == 2 && source.metadata.height == 1)
+        #expect(try source.frame(at: 3) == frames[3])
+        #expect(source.timestamp(ofFrame: 4) == 0.4)
+        #expect(throws: MediaError.frameOutOfRange(path: "<memory>", index: 5, count: 5)) { try source.frame(at: 5) }
+        let irregular = InMemoryFrameSource(frames: frames, times: [0, 0.1, 0.5, 0.6, 1.2])
+        #expect(irregular.metadata.isVariableFrameRate && irregular.timestamp(ofFrame: 2) == 0.5)
+    }
+}
+
 // MARK: - Cache
 
 @Suite struct FrameCacheTests {
@@ -154,6 +169,25 @@ func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
         #expect(provider.cachedFrame(3) == nil)
         provider.request(4)
         #expect(waitUntil { provider.cachedFrame(4) != nil && provider.lastError == nil })
+    }
+
+    @Test func steppingBackThroughALongGOPReusesTheFramesPassed() throws {
+        // The sample has a single keyframe, so every backward seek decodes from frame 0.
+        let url = assetURL("carphone_pristine.mp4")
+        let reference = try FFmpegVideo(contentsOf: url)
+        let video = try FFmpegVideo(contentsOf: url)
+        let provider = FrameProvider(source: video, prefetch: 4)
+        let log = ReadyLog()
+        provider.onReady = { log.record($0) }
+        for k in stride(from: 119, through: 100, by: -1) {
+            provider.request(k)
+            #expect(log.wait(for: k))
+            let same = try provider.cachedFrame(k) == reference.frame(at: k)
+            #expect(same, "frame \(k)")
+        }
+        #expect(waitUntil { provider.isIdle })
+        // 20 backward steps with 4 frames kept per seek: about one seek in five, not one per frame or more.
+        #expect(video.seekCount <= 8, "\(video.seekCount) seeks")
     }
 
     @Test func decodesARealVideoOffTheCallersThread() throws {

@@ -17,6 +17,11 @@ enum GeneratedVideo: String, CaseIterable, Sendable {
     case vp8AltRef = "vp8.webm"
     case mjpeg = "mjpeg.avi"
     case rotated = "rotated.mp4"
+    case hevc = "hevc.mp4"
+    case av1 = "av1.mkv"
+    case yuv444 = "yuv444.mp4"
+    case tenBit = "tenbit.mp4"
+    case streamCopyCut = "cut.mp4"
 
     private static let source = ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25"]
     private static let x264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast"]
@@ -36,9 +41,29 @@ enum GeneratedVideo: String, CaseIterable, Sendable {
         case .vp9: Self.source + ["-frames:v", "30", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "10"]
         case .vp8AltRef:
             Self.source + ["-frames:v", "30", "-c:v", "libvpx", "-auto-alt-ref", "1", "-lag-in-frames", "10", "-g", "12"]
-        case .mjpeg: Self.source + ["-frames:v", "20", "-c:v", "mjpeg"]
-        // FFmpeg 5.1 drops a rotate tag when re-encoding, so the tag is added by a stream copy (see `url(for:)`).
+        // Full-range JPEG colour, and a width (68) that is not a multiple of 16.
+        case .mjpeg: ["-f", "lavfi", "-i", "testsrc2=size=68x44:rate=25", "-frames:v", "20", "-c:v", "mjpeg"]
+        case .yuv444:
+            ["-f", "lavfi", "-i", "testsrc2=size=70x46:rate=25", "-frames:v", "20", "-c:v", "libx264", "-pix_fmt", "yuv444p",
+             "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
+        case .tenBit: Self.source + ["-frames:v", "20", "-c:v", "libx264", "-pix_fmt", "yuv420p10le"]
+        case .streamCopyCut: Self.source + ["-frames:v", "60"] + Self.x264 + ["-bf", "3", "-g", "20"]
+        case .hevc:
+            Self.source + ["-frames:v", "30", "-c:v", "libx265", "-preset", "ultrafast",
+                           "-x265-params", "log-level=error:bframes=3:keyint=10", "-tag:v", "hvc1"]
+        case .av1: Self.source + ["-frames:v", "20", "-c:v", "libaom-av1", "-cpu-used", "8", "-g", "8"]
         case .rotated: Self.source + ["-frames:v", "20"] + Self.x264
+        }
+    }
+
+    /// A stream copy applied to the encoded file: (options before `-i`, options after it).
+    var secondPass: (input: [String], output: [String])? {
+        switch self {
+        // FFmpeg 5.1 drops a rotate tag when re-encoding, so the tag is added by a stream copy.
+        case .rotated: ([], ["-metadata:s:v:0", "rotate=90"])
+        // Cutting between keyframes without re-encoding leaves an edit list whose leading packets are discarded.
+        case .streamCopyCut: (["-ss", "0.5"], [])
+        default: nil
         }
     }
 
@@ -61,13 +86,13 @@ final class GeneratedVideos: @unchecked Sendable {
         if !made.contains(video.rawValue) {
             let result = try runProcess("ffmpeg", ["-v", "error", "-y"] + video.arguments + [url.path])
             guard result.status == 0 else { throw FixtureError("ffmpeg failed making \(video.rawValue): \(result.stderr)") }
-            if video == .rotated {
-                let tagged = url.deletingLastPathComponent().appendingPathComponent("tagged-" + video.rawValue)
-                let copy = try runProcess("ffmpeg", ["-v", "error", "-y", "-i", url.path, "-c", "copy",
-                                                     "-metadata:s:v:0", "rotate=90", tagged.path])
-                guard copy.status == 0 else { throw FixtureError("ffmpeg failed tagging rotation: \(copy.stderr)") }
+            if let pass = video.secondPass {
+                let copied = url.deletingLastPathComponent().appendingPathComponent("copied-" + video.rawValue)
+                let copy = try runProcess("ffmpeg", ["-v", "error", "-y"] + pass.input + ["-i", url.path, "-c", "copy"]
+                                            + pass.output + [copied.path])
+                guard copy.status == 0 else { throw FixtureError("ffmpeg failed copying \(video.rawValue): \(copy.stderr)") }
                 try FileManager.default.removeItem(at: url)
-                try FileManager.default.moveItem(at: tagged, to: url)
+                try FileManager.default.moveItem(at: copied, to: url)
             }
             made.insert(video.rawValue)
         }
