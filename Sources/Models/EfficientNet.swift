@@ -68,8 +68,27 @@ public final class EfficientNet: Network {
     ///   - padding: the code base's convention; also selects the key layout and BatchNorm eps.
     ///   - attention: build EfficientNetAutoAtt (icpr2020dfdc layout only).
     ///   - tensors: the checkpoint's named tensors, key prefix already removed.
-    public init(config: EfficientNetConfig, padding: EfficientNetPadding, attention: Bool,
-                tensors: [(String, Tensor)]) throws {
+    public convenience init(config: EfficientNetConfig, padding: EfficientNetPadding, attention: Bool,
+                            tensors: [(String, Tensor)]) throws {
+        try self.init(config: config, padding: padding, attention: attention, tensors: tensors, verify: true)
+    }
+
+    /// Every parameter key with its shape, in binding order, for a classifier of `classes` outputs (what a
+    /// checkpoint of this architecture must hold; `deepscope bench` draws random weights from it).
+    public static func parameterShapes(config: EfficientNetConfig, padding: EfficientNetPadding, attention: Bool,
+                                       classes: Int) throws -> [(String, [Int])] {
+        let nested = attention && padding.lukemelasKeys
+        let fc = (padding.lukemelasKeys && !nested ? "_fc" : "classifier") + ".weight"
+        let probe = try EfficientNet(config: config, padding: padding, attention: attention,
+                                     tensors: [(fc, Tensor(shape: [classes, config.headChannels]))], verify: false)
+        return probe.shapes
+    }
+
+    /// The shapes `parameterKeys` were bound with.
+    private let shapes: [(String, [Int])]
+
+    private init(config: EfficientNetConfig, padding: EfficientNetPadding, attention: Bool,
+                 tensors: [(String, Tensor)], verify: Bool) throws {
         let architecture = attention ? "efficientnet-autoatt" : "efficientnet"
         let luke = padding.lukemelasKeys
         if attention && !luke {
@@ -168,7 +187,8 @@ public final class EfficientNet: Network {
         classifierWeight = keys.take(classifierPath + ".weight", [classes, config.headChannels])
         classifierBias = keys.take(classifierPath + ".bias", [classes])
         names.append(classifierPath)
-        try keys.binder.finish()
+        if verify { try keys.binder.finish() }
+        shapes = Array(zip(keys.keys, keys.shapes))
 
         self.config = config
         self.padding = padding

@@ -8,11 +8,13 @@ import Neural
 final class KeyCollector {
     let binder: StateDictBinder
     private(set) var keys: [String] = []
+    private(set) var shapes: [[Int]] = []
 
     init(_ binder: StateDictBinder) { self.binder = binder }
 
     func take(_ key: String, _ shape: [Int]) -> Tensor {
         keys.append(key)
+        shapes.append(shape)
         return binder.take(key, shape: shape)
     }
 }
