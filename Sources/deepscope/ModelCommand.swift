@@ -2,5 +2,5 @@ import ArgumentParser
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "model", abstract: "Inspect and run detector models.",
-                                                    subcommands: [ModelInspectCommand.self])
+                                                    subcommands: [ModelInspectCommand.self, ModelRunCommand.self])
 }
