@@ -40,6 +40,8 @@ public final class Meso4: Network {
     public let classes: Int
     public let parameterKeys: [String]
     public let layerNames = ["conv1", "conv2", "conv3", "conv4", "fc1", "fc2"]
+    /// The layer GradCAM explains by default: the last convolution.
+    public let defaultGradCAMLayer = "conv4"
 
     private let convs: [Conv2dLayer]
     private let bn1: BatchNorm2dLayer, bn2: BatchNorm2dLayer
@@ -118,6 +120,8 @@ public final class MesoInception4: Network {
     public let classes: Int
     public let parameterKeys: [String]
     public let layerNames = ["Incption1", "Incption2", "conv1", "conv2", "fc1", "fc2"]
+    /// The layer GradCAM explains by default: the last convolution.
+    public let defaultGradCAMLayer = "conv2"
 
     private let inception1: MesoInceptionLayer, inception2: MesoInceptionLayer
     private let conv1: Conv2dLayer, conv2: Conv2dLayer

@@ -62,6 +62,8 @@ public final class ResNet: Network {
     public let depth: Int
     /// Number of outputs of `fc`.
     public let classes: Int
+    /// The layer GradCAM explains by default (torchvision's last stage, as pytorch-grad-cam's examples use).
+    public let defaultGradCAMLayer = "layer4"
     public let parameterKeys: [String]
     public let layerNames: [String]
 

@@ -54,6 +54,29 @@ import Models
         #expect(misshapen.contains { $0.hasPrefix("layer1.0.conv1.weight") })
     }
 
+    @Test func factoryBuildsEachCNNArchitecture() throws {
+        let resnet = try makeNetwork(architecture: "resnet", variant: "18", padding: nil, inputSize: 64, keyPrefix: "",
+                                     tensors: CNNFixture.checkpoint("resnet18.pth"))
+        #expect((resnet as? ResNet)?.depth == 18)
+        let ffpp = try makeNetwork(architecture: "xception", variant: "ffpp", padding: nil, inputSize: 299,
+                                   keyPrefix: "", tensors: CNNFixture.checkpoint("xception_ffpp.pth"))
+        #expect((ffpp as? Xception)?.layout == .ffpp)
+        // A manifest's keyPrefix strips FF++'s `model.` before binding, giving unprefixed module paths.
+        let stripped = try makeNetwork(architecture: "xception", variant: "ffpp", padding: nil, inputSize: 299,
+                                       keyPrefix: "model.", tensors: CNNFixture.checkpoint("xception_ffpp.pth"))
+        #expect((stripped as? Xception)?.defaultGradCAMLayer == "conv4")
+        let meso = try makeNetwork(architecture: "meso4", variant: nil, padding: nil, inputSize: 256, keyPrefix: "",
+                                   tensors: CNNFixture.checkpoint("meso4.pth"))
+        #expect(meso is Meso4)
+        let onet = try makeNetwork(architecture: "mtcnn-onet", variant: nil, padding: nil, inputSize: 48, keyPrefix: "",
+                                   tensors: TensorFile.load(contentsOf: assetURL("mtcnn/onet.safetensors")).namedTensors)
+        #expect(onet is MTCNNONet)
+        #expect(throws: ModelError.self) {
+            _ = try makeNetwork(architecture: "xception", variant: "keras", padding: nil, inputSize: 299, keyPrefix: "",
+                                tensors: [])
+        }
+    }
+
     @Test func unsupportedDepthIsRefused() {
         #expect(throws: ModelError.unsupported("ResNet-101 (supported: 18, 34, 50)")) {
             _ = try ResNet(depth: 101, tensors: [])
