@@ -10,8 +10,10 @@ public let knownArchitectures = ["efficientnet", "efficientnet-autoatt", "xcepti
 /// - Parameters:
 ///   - architecture: the manifest's `architecture` (`efficientnet`, `efficientnet-autoatt`, …).
 ///   - variant: e.g. `b4`; nil takes the architecture's default (`b4` for EfficientNet). For `xception` it is the
-///     key layout (`cadene` when nil, `ffpp`, `timm`); for `resnet` the depth (`18`, `34` when nil, `50`).
-///   - padding: the padding convention (`lukemelas-0.7` when nil for EfficientNet).
+///     key layout (`cadene` when nil, `ffpp`, `timm`, `deepfakebench`); for `resnet` the depth (`18`, `34` when
+///     nil, `50`).
+///   - padding: the padding convention (`lukemelas-0.7` when nil for EfficientNet); for `resnet` the key layout
+///     (`torchvision` when nil, `deepfakebench`).
 ///   - inputSize: the detector's input size; Meso4/MesoInception4 size their `fc1` from it. EfficientNet ignores it: efficientnet_pytorch builds its static
 ///     padding for the variant's own resolution (B4: 380) whatever size the detector is fed, as
 ///     `EfficientNet.from_pretrained` did when the published checkpoints were trained.
@@ -49,7 +51,12 @@ public func makeNetwork(architecture: String, variant: String?, padding: String?
         guard let depth = Int(name.hasPrefix("resnet") ? String(name.dropFirst(6)) : name) else {
             throw ModelError.invalidConfiguration("resnet variant '\(name)'; known: 18, 34, 50")
         }
-        return try ResNet(depth: depth, tensors: selected)
+        let layoutName = padding ?? ResNetLayout.torchvision.rawValue
+        guard let layout = ResNetLayout(rawValue: layoutName) else {
+            throw ModelError.invalidConfiguration("resnet layout '\(layoutName)'; known: "
+                + ResNetLayout.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return try ResNet(depth: depth, layout: layout, tensors: selected)
     case "meso4":
         return try Meso4(inputSize: inputSize, tensors: selected)
     case "mesoinception4":

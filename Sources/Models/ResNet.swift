@@ -1,6 +1,30 @@
 // ResNet-18/34/50 as torchvision defines them, bound to torchvision's state-dict keys.
 import Neural
 
+// MARK: - Layout
+
+/// Which release's state-dict keys a ResNet checkpoint uses.
+public enum ResNetLayout: String, Sendable, CaseIterable {
+    /// torchvision: `conv1`, `bn1`, `layer1`…`layer4`, `fc`.
+    case torchvision
+    /// DeepfakeBench `resnet34.py`: the torchvision trunk as `nn.Sequential` (`resnet.0` = conv1, `resnet.1` =
+    /// bn1, `resnet.4`…`resnet.7` = layer1…layer4) and its own `fc`.
+    case deepfakebench
+
+    /// The module path of a torchvision stem or stage name (`conv1`, `bn1`, `layer3`) in this layout.
+    func path(_ name: String) -> String {
+        guard self == .deepfakebench else { return name }
+        switch name {
+        case "conv1": return "resnet.0"
+        case "bn1": return "resnet.1"
+        case "maxpool": return "resnet.3"
+        default:
+            if name.hasPrefix("layer"), let k = Int(name.dropFirst(5)) { return "resnet.\(k + 3)" }
+            return name
+        }
+    }
+}
+
 // MARK: - Blocks
 
 /// torchvision's `BasicBlock` (18/34) or `Bottleneck` (50, v1.5: the stride sits on the 3×3 conv).
@@ -47,11 +71,12 @@ private struct ResidualBlock: Sendable {
 // MARK: - Network
 
 /// ResNet-18, -34 or -50 with torchvision's keys (`conv1`, `bn1`, `layer1.0.conv1`, `layer2.0.downsample.0`,
-/// `fc`).
+/// `fc`) or DeepfakeBench's (`resnet.0`, `resnet.1`, `resnet.4.0.conv1`, …, `fc`).
 ///
 /// The head size comes from the checkpoint's `fc.weight`, and so does the stem width (`conv1.weight`), which lets
 /// narrowed test models bind; every other shape is checked against it. Named layers: `conv1`, `bn1`, `maxpool`,
-/// `layer1`…`layer4` and their blocks (`layer4.1`), `avgpool` and `fc`; GradCAM's usual target is `layer4`.
+/// `layer1`…`layer4` and their blocks (`layer4.1`), `avgpool` and `fc` (DeepfakeBench: `resnet.0`, `resnet.1`,
+/// `resnet.3`, `resnet.4`…`resnet.7`, `avgpool`, `fc`); GradCAM's usual target is the last stage.
 ///
 /// ```swift
 /// let net = try ResNet(depth: 34, tensors: file.namedTensors)
@@ -62,8 +87,9 @@ public final class ResNet: Network {
     public let depth: Int
     /// Number of outputs of `fc`.
     public let classes: Int
-    /// The layer GradCAM explains by default (torchvision's last stage, as pytorch-grad-cam's examples use).
-    public let defaultGradCAMLayer = "layer4"
+    public let layout: ResNetLayout
+    /// The layer GradCAM explains by default: the last stage (`layer4`), as pytorch-grad-cam's examples use.
+    public var defaultGradCAMLayer: String { layout.path("layer4") }
     public let parameterKeys: [String]
     public let layerNames: [String]
 
@@ -80,32 +106,36 @@ public final class ResNet: Network {
     /// Binds a torchvision ResNet state dict.
     /// - Parameters:
     ///   - depth: 18, 34 or 50.
+    ///   - layout: the release the keys come from.
     ///   - tensors: the checkpoint's named tensors (wrapper prefixes already removed).
     /// - Throws: `ModelError.unsupported` for another depth; `ModelError.binding` listing every missing,
     ///   unexpected or mis-shaped key.
-    public init(depth: Int, tensors: [(String, Tensor)]) throws {
+    public init(depth: Int, layout: ResNetLayout = .torchvision, tensors: [(String, Tensor)]) throws {
         guard let config = ResNet.stages[depth] else {
             throw ModelError.unsupported("ResNet-\(depth) (supported: 18, 34, 50)")
         }
-        let b = ParameterBinder(tensors, architecture: "ResNet-\(depth)")
-        let width = b.dimension("conv1.weight", 0, or: 64)
+        let name = layout == .torchvision ? "ResNet-\(depth)" : "ResNet-\(depth) (\(layout.rawValue) layout)"
+        let b = ParameterBinder(tensors, architecture: name)
+        let width = b.dimension(layout.path("conv1") + ".weight", 0, or: 64)
         let expansion = config.bottleneck ? 4 : 1
         self.depth = depth
-        conv1 = Conv2dLayer(b, "conv1", in: 3, out: width, kernel: 7, stride: 2, padding: 3, bias: false)
-        bn1 = BatchNorm2dLayer(b, "bn1", channels: width)
+        self.layout = layout
+        conv1 = Conv2dLayer(b, layout.path("conv1"), in: 3, out: width, kernel: 7, stride: 2, padding: 3, bias: false)
+        bn1 = BatchNorm2dLayer(b, layout.path("bn1"), channels: width)
         var inplanes = width
         var layers: [[ResidualBlock]] = []
-        var names = ["conv1", "bn1", "maxpool"]
+        var names = ["conv1", "bn1", "maxpool"].map(layout.path)
         for (stage, count) in config.blocks.enumerated() {
             let planes = width << stage
             var blocks: [ResidualBlock] = []
             for i in 0..<count {
-                blocks.append(ResidualBlock(b, "layer\(stage + 1).\(i)", inplanes: inplanes, planes: planes,
+                let path = layout.path("layer\(stage + 1)")
+                blocks.append(ResidualBlock(b, "\(path).\(i)", inplanes: inplanes, planes: planes,
                                             stride: i == 0 && stage > 0 ? 2 : 1, bottleneck: config.bottleneck))
                 inplanes = planes * expansion
-                names.append("layer\(stage + 1).\(i)")
+                names.append("\(path).\(i)")
             }
-            names.append("layer\(stage + 1)")
+            names.append(layout.path("layer\(stage + 1)"))
             layers.append(blocks)
         }
         self.layers = layers
@@ -117,11 +147,13 @@ public final class ResNet: Network {
     }
 
     public func forward(_ x: Variable, in g: Graph) -> Variable {
-        var y = g.name("bn1", bn1(g.name("conv1", conv1(x, in: g)), in: g))
-        y = g.name("maxpool", g.maxPool2d(g.relu(y), kernel: 3, stride: 2, padding: 1))
+        let path = layout.path
+        var y = g.name(path("bn1"), bn1(g.name(path("conv1"), conv1(x, in: g)), in: g))
+        y = g.name(path("maxpool"), g.maxPool2d(g.relu(y), kernel: 3, stride: 2, padding: 1))
         for (stage, blocks) in layers.enumerated() {
-            for (i, block) in blocks.enumerated() { y = g.name("layer\(stage + 1).\(i)", block(y, in: g)) }
-            g.name("layer\(stage + 1)", y)
+            let stagePath = path("layer\(stage + 1)")
+            for (i, block) in blocks.enumerated() { y = g.name("\(stagePath).\(i)", block(y, in: g)) }
+            g.name(stagePath, y)
         }
         let pooled = g.name("avgpool", g.globalAvgPool(y))
         return g.name("fc", fc(g.flatten(pooled), in: g))

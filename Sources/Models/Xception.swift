@@ -13,6 +13,10 @@ public enum XceptionLayout: String, Sendable, CaseIterable {
     case ffpp
     /// timm `legacy_xception`: head `fc`.
     case timm
+    /// DeepfakeBench `training/networks/xception.py` (FF++'s code): head `last_linear` (`last_linear.1` when
+    /// trained with dropout), plus an `adjust_channel` conv/BN it registers in every mode; the released detector
+    /// runs in mode `original`, which never applies it, so those keys are bound and left unused.
+    case deepfakebench
 }
 
 // MARK: - Units
@@ -148,9 +152,15 @@ public final class Xception: Network {
         case .ffpp: headName = prefix + "last_linear.1"
         case .timm: headName = "fc"
         case .cadene: headName = b.has("fc.weight") && !b.has("last_linear.weight") ? "fc" : "last_linear"
+        case .deepfakebench: headName = b.has("last_linear.1.weight") ? "last_linear.1" : "last_linear"
         }
         classes = b.dimension(headName + ".weight", 0, or: 1000)
         head = LinearLayer(b, headName, in: w4, out: classes)
+        if layout == .deepfakebench {
+            let adjusted = b.dimension("adjust_channel.0.weight", 0, or: 512)
+            _ = Conv2dLayer(b, "adjust_channel.0", in: w4, out: adjusted, kernel: 1, bias: true)
+            _ = BatchNorm2dLayer(b, "adjust_channel.1", channels: adjusted)
+        }
         try b.finish()
         parameterKeys = b.keys
         layerNames = ["conv1", "bn1", "conv2", "bn2"].map { prefix + $0 }

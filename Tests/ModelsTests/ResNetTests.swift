@@ -23,6 +23,29 @@ import Models
                                 target: 0)
     }
 
+    @Test func deepfakeBenchLayoutBindsTheSequentialTrunk() throws {
+        // DeepfakeBench keeps torchvision's trunk as `nn.Sequential(*children[:-2])`: conv1, bn1, relu, maxpool,
+        // layer1…layer4 become resnet.0 … resnet.7.
+        let stems = ["conv1.": "resnet.0.", "bn1.": "resnet.1.", "layer1.": "resnet.4.", "layer2.": "resnet.5.",
+                     "layer3.": "resnet.6.", "layer4.": "resnet.7."]
+        let renamed = try CNNFixture.checkpoint("resnet18.pth").map { key, value in
+            let stem = stems.keys.first { key.hasPrefix($0) }
+            return (stem.map { stems[$0]! + key.dropFirst($0.count) } ?? key, value)
+        }
+        let net = try makeNetwork(architecture: "resnet", variant: "18", padding: "deepfakebench", inputSize: 64,
+                                  keyPrefix: "", tensors: renamed) as! ResNet
+        #expect(net.defaultGradCAMLayer == "resnet.7")
+        let io = try CNNFixture.tensors("resnet18_io.safetensors")
+        var expected = io
+        for name in ["layer3", "layer4"] {
+            expected["act.\(stems[name + "."]!.dropLast())"] = io["act.\(name)"]
+            expected["grad.\(stems[name + "."]!.dropLast())"] = io["grad.\(name)"]
+        }
+        CNNFixture.expectParity(net, input: CNNFixture.normalised(io["input"]!), io: expected,
+                                layers: ["resnet.6", "resnet.7"], target: 2)
+        #expect(throws: ModelError.self) { _ = try ResNet(depth: 18, tensors: renamed) }
+    }
+
     @Test func parameterKeysFollowTheCheckpointOrder() throws {
         let tensors = try CNNFixture.checkpoint("resnet18.pth")
         let net = try ResNet(depth: 18, tensors: tensors)

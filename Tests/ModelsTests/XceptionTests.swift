@@ -29,6 +29,24 @@ import Models
         #expect(net.defaultGradCAMLayer == prefix + "conv4")
     }
 
+    @Test func deepfakeBenchLayoutBindsItsUnusedAdjustChannel() throws {
+        // DeepfakeBench's Xception (mode `original`, no dropout): Cadene's keys plus an adjust_channel conv + BN
+        // that the forward pass never uses, so the logits stay those of the timm reference.
+        var tensors = try CNNFixture.checkpoint("xception_cadene.pth")
+        let width = 64, adjusted = 4
+        tensors += [("adjust_channel.0.weight", Tensor(shape: [adjusted, width, 1, 1], repeating: 0.5)),
+                    ("adjust_channel.0.bias", Tensor(shape: [adjusted], repeating: 1)),
+                    ("adjust_channel.1.weight", Tensor(shape: [adjusted], repeating: 1)),
+                    ("adjust_channel.1.bias", Tensor(shape: [adjusted], repeating: 0)),
+                    ("adjust_channel.1.running_mean", Tensor(shape: [adjusted], repeating: 0)),
+                    ("adjust_channel.1.running_var", Tensor(shape: [adjusted], repeating: 1))]
+        let net = try makeNetwork(architecture: "xception", variant: "deepfakebench", padding: nil, inputSize: 256,
+                                  keyPrefix: "", tensors: tensors)
+        let io = try CNNFixture.tensors("xception_io.safetensors")
+        CNNFixture.expectParity(net, input: CNNFixture.normalised(io["input"]!), io: io, layers: Self.layers, target: 1)
+        #expect(net.parameterKeys == tensors.map(\.0).filter { !$0.hasSuffix("num_batches_tracked") })
+    }
+
     @Test func ffppPointwiseWeightsAreTwoDimensional() throws {
         let file = try TensorFile.load(contentsOf: CNNFixture.url("xception_ffpp.pth"))
         #expect(file.names.contains("model.last_linear.1.weight"))
