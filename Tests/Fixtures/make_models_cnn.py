@@ -173,7 +173,8 @@ def make_xception():
     del ff.fc
     ff.last_linear = nn.Sequential(nn.Dropout(0.5), fc)
     ff = TransferModel(ff).half()
-    torch.save(ff, os.path.join(OUT, "xception_ffpp.pth"))
+    # FF++ saved its models in 2019 with torch < 1.6, i.e. in the legacy (non-zip) format.
+    torch.save(ff, os.path.join(OUT, "xception_ffpp.pth"), _use_new_zipfile_serialization=False)
     io = {"input": torch.from_numpy(u8), "logits": logits}
     for n, (a, g) in acts.items():
         io["act." + n] = a
