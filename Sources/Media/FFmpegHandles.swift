@@ -89,19 +89,18 @@ final class RGBConverter {
             try configure(frame, path: path)
             key = wanted
         }
-        var dst: [UnsafeMutablePointer<UInt8>?] = [buffer, nil, nil, nil]
-        var dstStride: [Int32] = [Int32(lineSize), 0, 0, 0]
-        let rows = withUnsafePointer(to: frame.pointee.data) { dataTuple in
-            dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-                withUnsafePointer(to: frame.pointee.linesize) { strideTuple in
-                    strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                        sws_scale(context, src, srcStride, 0, f.height, &dst, &dstStride)
-                    }
-                }
-            }
-        }
-        try ffCheck(rows, "sws_scale", path: path)
         let rowBytes = width * 3
+        // Rows of a multiple of 16 pixels keep swscale's 16-byte stride alignment, so it can convert straight into
+        // the image's storage; 64 bytes of spare capacity absorb any vector store past the last pixel. Other
+        // widths go through the padded buffer.
+        if width % 16 == 0 {
+            let pixels = try [UInt8](unsafeUninitializedCapacity: rowBytes * height + 64) { out, count in
+                try scale(frame, into: out.baseAddress!, stride: rowBytes, path: path)
+                count = rowBytes * height
+            }
+            return RGBImage(width: width, height: height, pixels: pixels)
+        }
+        try scale(frame, into: buffer!, stride: lineSize, path: path)
         let source = buffer!
         let pixels = [UInt8](unsafeUninitializedCapacity: rowBytes * height) { out, count in
             for y in 0..<height {
@@ -110,6 +109,23 @@ final class RGBConverter {
             count = rowBytes * height
         }
         return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    private func scale(_ frame: UnsafeMutablePointer<AVFrame>, into destination: UnsafeMutablePointer<UInt8>,
+                       stride: Int, path: String) throws {
+        var dst: [UnsafeMutablePointer<UInt8>?] = [destination, nil, nil, nil]
+        var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
+        let height = frame.pointee.height
+        let rows = withUnsafePointer(to: frame.pointee.data) { dataTuple in
+            dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                withUnsafePointer(to: frame.pointee.linesize) { strideTuple in
+                    strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                        sws_scale(context, src, srcStride, 0, height, &dst, &dstStride)
+                    }
+                }
+            }
+        }
+        try ffCheck(rows, "sws_scale", path: path)
     }
 
     private func configure(_ frame: UnsafeMutablePointer<AVFrame>, path: String) throws {

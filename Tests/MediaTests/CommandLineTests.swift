@@ -1,0 +1,68 @@
+import Foundation
+import Media
+import TestSupport
+import Testing
+
+/// `deepscope info` and `deepscope frame`, driven through the built binary.
+@Suite struct CommandLineTests {
+    @Test func infoJSONHasTheMetadata() throws {
+        let url = try GeneratedVideo.startOffset.url
+        let result = try runProcess(deepscopeBinary.path, ["info", url.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let decoded = try JSONDecoder().decode(VideoMetadata.self, from: result.stdout)
+        #expect(decoded == (try FFmpegVideo(contentsOf: url).metadata))
+        // Stable keys that scripts rely on.
+        let object = try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any]
+        for key in ["container", "codec", "width", "height", "frameRate", "duration", "frameCount", "rotation", "startTime"] {
+            #expect(object?[key] != nil, "missing key \(key)")
+        }
+    }
+
+    @Test func infoTableNamesTheEssentials() throws {
+        let result = try runProcess(deepscopeBinary.path, ["info", assetURL("carphone_pristine.mp4").path])
+        #expect(result.status == 0)
+        let text = result.stdoutText
+        for fragment in ["h264", "176×144", "29.970 fps (30000/1001)", "frames", "120", "4.004 s"] {
+            #expect(text.contains(fragment), "missing \(fragment) in\n\(text)")
+        }
+    }
+
+    @Test func frameWritesTheExactFrame() throws {
+        let folder = try GeneratedVideos.shared.scratch()
+        let url = try GeneratedVideo.bFrames.url
+        let reference = try referenceFrames(url, width: 64, height: 48)
+        for k in [0, 17, 39] {
+            let out = folder.appendingPathComponent("f\(k).png")
+            let result = try runProcess(deepscopeBinary.path, ["frame", url.path, "--index", "\(k)", "--out", out.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            let same = try PNG.read(contentsOf: out) == reference[k]
+            #expect(same, "frame \(k)")
+        }
+    }
+
+    @Test func frameUprightMatchesTheCLIsAutorotate() throws {
+        let folder = try GeneratedVideos.shared.scratch()
+        let url = try GeneratedVideo.rotated.url
+        let out = folder.appendingPathComponent("upright.png")
+        let result = try runProcess(deepscopeBinary.path, ["frame", url.path, "--index", "4", "--upright", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let same = try PNG.read(contentsOf: out) == referenceFrames(url, width: 48, height: 64, autorotate: true)[4]
+        #expect(same)
+    }
+
+    @Test(arguments: [
+        ["info", "/nonexistent/video.mp4"],
+        ["frame", "/nonexistent/video.mp4", "--index", "0", "--out", "/tmp/x.png"],
+        ["frame", "ASSET", "--index", "500", "--out", "/tmp/deepscope-never.png"],
+        ["frame", "ASSET", "--index", "0", "--render", "sixel"],
+        ["frame", "ASSET", "--index", "0"],
+    ])
+    func errorsAreOneLineWithAFailingStatus(_ arguments: [String]) throws {
+        let resolved = arguments.map { $0 == "ASSET" ? assetURL("carphone_pristine.mp4").path : $0 }
+        let result = try runProcess(deepscopeBinary.path, resolved)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+}
