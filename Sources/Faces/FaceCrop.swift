@@ -96,6 +96,7 @@ public func cropFace(_ frame: RGBImage, _ face: Face, policy: CropPolicy, size: 
 /// x' = a·x − b·y + tx, y' = b·x + a·y + ty: rotation, uniform scale and translation.
 public struct SimilarityTransform: Sendable, Equatable {
     public var a: Double, b: Double, tx: Double, ty: Double
+    public init(a: Double, b: Double, tx: Double, ty: Double) { self.a = a; self.b = b; self.tx = tx; self.ty = ty }
 
     public func apply(_ p: FacePoint) -> FacePoint {
         let x = Double(p.x), y = Double(p.y)
