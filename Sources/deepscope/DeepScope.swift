@@ -8,7 +8,7 @@ struct DeepScope: ParsableCommand {
         commandName: "deepscope",
         abstract: "Explore deepfake detectors and their explanations on video, in the terminal.",
         version: "0.1.0",
-        subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, ModelCommand.self],
+        subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, FacesCommand.self, ModelCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 
