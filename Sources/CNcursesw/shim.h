@@ -10,6 +10,9 @@
 #include <ncursesw/curses.h>
 #include <ncursesw/term.h>
 
+// stdin/stdout are C globals that Swift 6 treats as shared mutable state; newterm needs the FILE pointers.
+static inline FILE *ds_stdout(void) { return stdout; }
+static inline FILE *ds_stdin(void) { return stdin; }
 // stdscr is a macro over a global in some builds; Swift sees neither reliably.
 static inline WINDOW *ds_stdscr(void) { return stdscr; }
 // getmaxyx is a macro that assigns to its arguments.

@@ -19,7 +19,7 @@ public struct ExplorerOptions: Sendable {
 /// Opens the video, runs the explorer until the user quits, and restores the terminal on every path.
 /// Throws for failures before the screen opens (the CLI prints them); later ones appear in the status bar.
 public func runExplorer(_ options: ExplorerOptions) throws {
-    let video = try FFmpegVideo(path: options.videoPath)
+    let video = try FFmpegVideo(contentsOf: URL(fileURLWithPath: options.videoPath))
     let environment = ProcessInfo.processInfo.environment
     // DA1 is asked before curses takes the terminal: the reply must not reach curses' input queue.
     let da1 = options.renderMode == nil || options.renderMode == .sixel ? TerminalCapabilities.queryDA1(timeout: 0.3) : nil

@@ -29,7 +29,7 @@ final class Terminal {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw ExplorerError.notATerminal
         }
-        guard let s = newterm(nil, stdout, stdin) else {
+        guard let s = newterm(nil, ds_stdout(), ds_stdin()) else {
             throw ExplorerError.terminalSetup("TERM='\(ProcessInfo.processInfo.environment["TERM"] ?? "")' is not a known terminal type")
         }
         screen = s
@@ -136,8 +136,8 @@ final class Terminal {
         for image in screen.images {
             out += "\u{1B}7\u{1B}[\(image.row + 1);\(image.column + 1)H" + image.sixel + "\u{1B}8"
         }
-        fputs(out, stdout)
-        fflush(stdout)
+        fflush(ds_stdout())
+        writeAll(out)
     }
 
     /// Ends curses and puts the terminal back as it was; safe to call more than once.
@@ -147,7 +147,7 @@ final class Terminal {
         endwin()
         delscreen(screen)
         cursesActive = false
-        fflush(stdout)
+        fflush(ds_stdout())
     }
 
     // MARK: - Colours
@@ -171,11 +171,25 @@ final class Terminal {
         guard let rgb else { return -1 }
         if directColor { return Int32(rgb.r) << 16 | Int32(rgb.g) << 8 | Int32(rgb.b) }
         if colorCount >= 256 { return Int32(XTermPalette.nearestIndex(rgb)) }
-        return Int32(XTermPalette.nearestANSI16(rgb) % max(1, colorCount))
+        return Int32(Int(XTermPalette.nearestANSI16(rgb)) % max(1, colorCount))
     }
 }
 
 private func has_color_ok() -> Bool { has_colors() }
+
+/// Writes all of a string to standard output, past curses' buffer (which was flushed first).
+private func writeAll(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+        if n <= 0 {
+            if n < 0 && errno == EINTR { continue }
+            return
+        }
+        offset += n
+    }
+}
 
 /// Explorer failures shown to the user.
 public enum ExplorerError: Error, CustomStringConvertible {

@@ -3,8 +3,11 @@ import Media
 
 /// One character cell: a glyph with optional foreground and background colours (nil: the terminal default).
 public struct Cell: Sendable, Equatable {
+    /// The glyph, one terminal column wide.
     public var character: Character
+    /// The glyph's colour; nil keeps the terminal's default.
     public var foreground: RGB?
+    /// The cell's background; nil keeps the terminal's default.
     public var background: RGB?
 
     /// A cell from its glyph and colours.
@@ -23,7 +26,9 @@ public struct Cell: Sendable, Equatable {
 /// print(ANSIEncoder.encode(grid, capabilities: caps))
 /// ```
 public struct CellGrid: Sendable, Equatable {
+    /// Width in cells.
     public var columns: Int
+    /// Height in cells.
     public var rows: Int
     /// `columns * rows` cells, rows top to bottom.
     public var cells: [Cell]

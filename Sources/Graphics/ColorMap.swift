@@ -10,8 +10,11 @@ import Media
 /// let (r, g, b) = ColorMap.jet.color(0.8)
 /// ```
 public enum ColorMap: String, Sendable, CaseIterable {
+    /// OpenCV's `COLORMAP_JET`: dark blue through cyan, yellow and red to dark red.
     case jet
+    /// matplotlib's perceptually uniform dark violet → green → yellow.
     case viridis
+    /// matplotlib's perceptually uniform black → red → pale yellow.
     case inferno
 
     // MARK: - Lookup

@@ -47,14 +47,20 @@ struct Histogram {
     private(set) var occupied: [Int] = []
 
     init(_ image: RGBImage) {
+        var stats = [Stats](repeating: Stats(), count: 1 << 15)
+        var occupied: [Int] = []
         image.pixels.withUnsafeBufferPointer { p in
-            for k in 0..<(image.width * image.height) {
-                let r = Int(p[3 * k]), g = Int(p[3 * k + 1]), b = Int(p[3 * k + 2])
-                let bin = (r >> 3) << 10 | (g >> 3) << 5 | (b >> 3)
-                if stats[bin].count == 0 { occupied.append(bin) }
-                stats[bin].r += r; stats[bin].g += g; stats[bin].b += b; stats[bin].count += 1
+            stats.withUnsafeMutableBufferPointer { stats in
+                for k in 0..<(image.width * image.height) {
+                    let r = Int(p[3 * k]), g = Int(p[3 * k + 1]), b = Int(p[3 * k + 2])
+                    let bin = (r >> 3) << 10 | (g >> 3) << 5 | (b >> 3)
+                    if stats[bin].count == 0 { occupied.append(bin) }
+                    stats[bin].r += r; stats[bin].g += g; stats[bin].b += b; stats[bin].count += 1
+                }
             }
         }
+        self.stats = stats
+        self.occupied = occupied
     }
 
     /// The mean colour of a bin's pixels, per channel.
@@ -114,18 +120,32 @@ struct Box {
 
 // MARK: - Nearest palette entry
 
-/// Nearest-colour search over a palette, cached per 6-bit-per-channel cell of RGB space.
+/// Nearest-colour search over a palette, cached per cell of RGB space (`bits` per channel).
 final class PaletteMap {
     let palette: [RGB]
-    private var cache: [Int16]
+    /// Palette index per cell, −1 until first asked; a raw buffer so the per-pixel lookups carry no
+    /// exclusivity checks (a class's stored array would).
+    private let cache: UnsafeMutableBufferPointer<Int16>
 
-    init(_ palette: [RGB]) {
+    /// Dropped low bits per channel: a cell spans `1 << shift` levels of each channel.
+    private let shift: Int
+    private let bits: Int
+
+    init(_ palette: [RGB], bits: Int = 6) {
         self.palette = palette
-        cache = [Int16](repeating: -1, count: 1 << 18)
+        self.bits = bits
+        shift = 8 - bits
+        cache = .allocate(capacity: 1 << (3 * bits))
+        cache.initialize(repeating: -1)
     }
 
+    deinit { cache.deallocate() }
+
     /// The index of the palette entry nearest (Euclidean) to the colour.
-    func nearest(r: Float, g: Float, b: Float) -> Int {
+    func nearest(r: Float, g: Float, b: Float) -> Int { Self.nearest(in: palette, r: r, g: g, b: b) }
+
+    /// The index of the entry of `palette` nearest (Euclidean) to the colour, the first on ties.
+    static func nearest(in palette: [RGB], r: Float, g: Float, b: Float) -> Int {
         var best = 0, bestDistance = Float.infinity
         for (i, c) in palette.enumerated() {
             let dr = r - Float(c.r), dg = g - Float(c.g), db = b - Float(c.b)
@@ -135,17 +155,23 @@ final class PaletteMap {
         return best
     }
 
-    /// Each pixel's palette index; pixels sharing a 6-bit cell share the entry nearest the cell's centre,
-    /// which is never more than 2 levels per channel from the pixel itself.
+    /// The palette entry nearest the centre of the colour's cell, computed once per cell: within
+    /// `1 << shift` levels per channel of exact, and error diffusion absorbs the difference when dithering.
+    func nearestCached(r: Int, g: Int, b: Int) -> Int {
+        let cell = (r >> shift) << (2 * bits) | (g >> shift) << bits | (b >> shift)
+        if cache[cell] < 0 {
+            let half = Float(1 << shift) / 2 - 0.5
+            cache[cell] = Int16(nearest(r: Float((r >> shift) << shift) + half, g: Float((g >> shift) << shift) + half,
+                                        b: Float((b >> shift) << shift) + half))
+        }
+        return Int(cache[cell])
+    }
+
+    /// Each pixel's palette index; pixels sharing a cell share the entry nearest the cell's centre.
     func indices(of image: RGBImage) -> [UInt8] {
         image.pixels.withUnsafeBufferPointer { p in
             (0..<(image.width * image.height)).map { k in
-                let r = Int(p[3 * k]) >> 2, g = Int(p[3 * k + 1]) >> 2, b = Int(p[3 * k + 2]) >> 2
-                let cell = r << 12 | g << 6 | b
-                if cache[cell] < 0 {
-                    cache[cell] = Int16(nearest(r: Float(r << 2) + 1.5, g: Float(g << 2) + 1.5, b: Float(b << 2) + 1.5))
-                }
-                return UInt8(cache[cell])
+                UInt8(nearestCached(r: Int(p[3 * k]), g: Int(p[3 * k + 1]), b: Int(p[3 * k + 2])))
             }
         }
     }

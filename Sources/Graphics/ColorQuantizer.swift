@@ -34,8 +34,10 @@ public enum ColorQuantizer {
         let histogram = Histogram(image)
         var palette = medianCut(histogram, maxColors: maxColors)
         for _ in 0..<refinementRounds { palette = refine(palette, histogram) }
-        let map = PaletteMap(palette)
-        let indices = dither ? floydSteinberg(image, map) : map.indices(of: image)
+        // Dithered colours wander over far more cells than the image's own, so their lookup is coarser (5 bits,
+        // 8 levels a cell): a quarter of the searches, and the diffused error absorbs the difference.
+        let indices = dither ? floydSteinberg(image, PaletteMap(palette, bits: 5))
+                             : PaletteMap(palette, bits: 6).indices(of: image)
         return IndexedImage(width: image.width, height: image.height, palette: palette, indices: indices)
     }
 
@@ -73,10 +75,9 @@ public enum ColorQuantizer {
 
     private static func refine(_ palette: [RGB], _ histogram: Histogram) -> [RGB] {
         var sums = [(Double, Double, Double, Double)](repeating: (0, 0, 0, 0), count: palette.count)
-        let map = PaletteMap(palette)
         for bin in histogram.occupied {
             let s = histogram.stats[bin]
-            let c = map.nearest(r: Float(s.r) / Float(s.count), g: Float(s.g) / Float(s.count),
+            let c = PaletteMap.nearest(in: palette, r: Float(s.r) / Float(s.count), g: Float(s.g) / Float(s.count),
                                 b: Float(s.b) / Float(s.count))
             sums[c].0 += Double(s.r); sums[c].1 += Double(s.g); sums[c].2 += Double(s.b); sums[c].3 += Double(s.count)
         }
@@ -93,26 +94,35 @@ public enum ColorQuantizer {
     private static func floydSteinberg(_ image: RGBImage, _ map: PaletteMap) -> [UInt8] {
         let w = image.width
         var indices = [UInt8](repeating: 0, count: w * image.height)
-        var current = [Float](repeating: 0, count: (w + 2) * 3), next = current
-        for y in 0..<image.height {
-            for x in 0..<w {
-                let p = (y * w + x) * 3, e = (x + 1) * 3
-                let r = min(max(Float(image.pixels[p]) + current[e], 0), 255)
-                let g = min(max(Float(image.pixels[p + 1]) + current[e + 1], 0), 255)
-                let b = min(max(Float(image.pixels[p + 2]) + current[e + 2], 0), 255)
-                let i = map.nearest(r: r, g: g, b: b)
-                indices[y * w + x] = UInt8(i)
-                let chosen = map.palette[i]
-                let error = (r - Float(chosen.r), g - Float(chosen.g), b - Float(chosen.b))
-                for (c, err) in [error.0, error.1, error.2].enumerated() {
-                    current[e + 3 + c] += err * 7 / 16
-                    next[e - 3 + c] += err * 3 / 16
-                    next[e + c] += err * 5 / 16
-                    next[e + 3 + c] += err * 1 / 16
+        // Error rows padded by one pixel each side so the kernel never needs an edge test; raw buffers because
+        // this runs per pixel and captured arrays would pay exclusivity checks on every access.
+        var current = UnsafeMutableBufferPointer<Float>.allocate(capacity: (w + 2) * 3)
+        var next = UnsafeMutableBufferPointer<Float>.allocate(capacity: (w + 2) * 3)
+        defer { current.deallocate(); next.deallocate() }
+        current.initialize(repeating: 0)
+        next.initialize(repeating: 0)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for y in 0..<image.height {
+                for x in 0..<w {
+                    let p = (y * w + x) * 3, e = (x + 1) * 3
+                    let r = min(max(Float(pixels[p]) + current[e], 0), 255)
+                    let g = min(max(Float(pixels[p + 1]) + current[e + 1], 0), 255)
+                    let b = min(max(Float(pixels[p + 2]) + current[e + 2], 0), 255)
+                    let i = map.nearestCached(r: Int(r + 0.5), g: Int(g + 0.5), b: Int(b + 0.5))
+                    indices[y * w + x] = UInt8(i)
+                    let chosen = map.palette[i]
+                    let errors = (r - Float(chosen.r), g - Float(chosen.g), b - Float(chosen.b))
+                    for c in 0..<3 {
+                        let error = c == 0 ? errors.0 : (c == 1 ? errors.1 : errors.2)
+                        current[e + 3 + c] += error * (7.0 / 16)
+                        next[e - 3 + c] += error * (3.0 / 16)
+                        next[e + c] += error * (5.0 / 16)
+                        next[e + 3 + c] += error * (1.0 / 16)
+                    }
                 }
+                swap(&current, &next)
+                next.update(repeating: 0)
             }
-            swap(&current, &next)
-            for i in next.indices { next[i] = 0 }
         }
         return indices
     }

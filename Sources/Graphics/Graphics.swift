@@ -6,8 +6,11 @@ import Media
 
 /// One 8-bit RGB colour, the unit cell grids and palettes are made of.
 public struct RGB: Sendable, Hashable, CustomStringConvertible {
+    /// Red, 0–255.
     public var r: UInt8
+    /// Green, 0–255.
     public var g: UInt8
+    /// Blue, 0–255.
     public var b: UInt8
 
     /// A colour from its three 8-bit channels.
@@ -17,6 +20,7 @@ public struct RGB: Sendable, Hashable, CustomStringConvertible {
         self.b = b
     }
 
+    /// `rgb(r,g,b)`, for messages and test output.
     public var description: String { "rgb(\(r),\(g),\(b))" }
 
     /// Rec. 601 luma in [0, 255], the weighting the ASCII ramp and grey matching use.

@@ -3,7 +3,9 @@ import Media
 
 /// An image of palette indices, rows top to bottom, with at most 256 palette entries.
 public struct IndexedImage: Sendable, Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
     /// The colours the indices refer to (at most 256).
     public var palette: [RGB]

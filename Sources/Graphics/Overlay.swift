@@ -21,8 +21,10 @@ public func overlay(heatmap: [Float], heatmapWidth: Int? = nil, heatmapHeight: I
     let mapWidth = heatmapWidth ?? image.width, mapHeight = heatmapHeight ?? image.height
     precondition(heatmap.count == mapWidth * mapHeight,
                  "overlay: heatmap has \(heatmap.count) values, expected \(mapWidth)×\(mapHeight)")
+    // An empty map (a face too small to explain) shows as all-zero rather than stopping the program.
     let map = (mapWidth == image.width && mapHeight == image.height)
         ? heatmap
+        : heatmap.isEmpty ? [Float](repeating: 0, count: image.width * image.height)
         : resizeBilinear(heatmap, width: mapWidth, height: mapHeight, toWidth: image.width, toHeight: image.height)
     let table = colorMap.table
     let colourWeight = 1 - imageWeight
@@ -71,7 +73,7 @@ func resizeBilinear(_ map: [Float], width: Int, height: Int, toWidth: Int, toHei
 }
 
 /// For each destination coordinate: the source sample left of it, the one right of it, and the weight of the right.
-private func bilinearTaps(from source: Int, to destination: Int) -> [(index: Int, next: Int, fraction: Float)] {
+func bilinearTaps(from source: Int, to destination: Int) -> [(index: Int, next: Int, fraction: Float)] {
     let scale = Double(source) / Double(destination)
     return (0..<destination).map { d in
         let position = Float((Double(d) + 0.5) * scale - 0.5)

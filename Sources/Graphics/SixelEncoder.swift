@@ -30,37 +30,40 @@ public enum SixelEncoder {
 
         // masks[colour * width + x]: the six-bit column of colour `colour` at x in the current band; only the
         // columns a colour touched (firstX…lastX) are cleared after the band, so a band costs its own pixels.
-        let colours = image.palette.count
-        var masks = [UInt8](repeating: 0, count: colours * width)
-        var firstX = [Int](repeating: Int.max, count: colours), lastX = [Int](repeating: -1, count: colours)
+        // Raw buffers, not captured arrays: this loop runs for every pixel of every frame.
+        let colours = max(image.palette.count, 1)
+        let masks = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: colours * width)
+        let firstX = UnsafeMutableBufferPointer<Int>.allocate(capacity: colours)
+        let lastX = UnsafeMutableBufferPointer<Int>.allocate(capacity: colours)
+        defer { masks.deallocate(); firstX.deallocate(); lastX.deallocate() }
+        masks.initialize(repeating: 0)
+        firstX.initialize(repeating: Int.max)
+        lastX.initialize(repeating: -1)
         var used: [Int] = []
-        image.indices.withUnsafeBufferPointer { indices in
-            for band in 0..<bands {
-                for bit in 0..<6 {
-                    let y = band * 6 + bit
-                    guard y < image.height else { break }
-                    let row = y * width
-                    for x in 0..<width {
-                        let c = Int(indices[row + x])
-                        if lastX[c] < 0 { used.append(c) }
-                        masks[c * width + x] |= 1 << UInt8(bit)
-                        if x < firstX[c] { firstX[c] = x }
-                        if x > lastX[c] { lastX[c] = x }
-                    }
+        for band in 0..<bands {
+            for bit in 0..<min(6, image.height - band * 6) {
+                let row = (band * 6 + bit) * width, value = UInt8(1) << UInt8(bit)
+                for x in 0..<width {
+                    let c = Int(image.indices[row + x])
+                    if lastX[c] < 0 { used.append(c) }
+                    masks[c * width + x] |= value
+                    if x < firstX[c] { firstX[c] = x }
+                    if x > lastX[c] { lastX[c] = x }
                 }
-                // Colours in palette order keep the output deterministic whatever order pixels came in.
-                used.sort()
-                for (n, c) in used.enumerated() {
-                    if n > 0 { w.append(byte: EscapeSequence.sixelCarriageReturn) }
-                    EscapeSequence.writeSixelSelect(c, into: &w)
-                    writeRow(masks, from: c * width, count: lastX[c] + 1, into: &w)
-                    for x in firstX[c]...lastX[c] { masks[c * width + x] = 0 }
-                    firstX[c] = Int.max
-                    lastX[c] = -1
-                }
-                used.removeAll(keepingCapacity: true)
-                if band < bands - 1 { w.append(byte: EscapeSequence.sixelNewLine) }
             }
+            // Colours in palette order keep the output deterministic whatever order pixels came in.
+            used.sort()
+            for (n, c) in used.enumerated() {
+                if n > 0 { w.append(byte: EscapeSequence.sixelCarriageReturn) }
+                EscapeSequence.writeSixelSelect(c, into: &w)
+                let row = UnsafeMutableBufferPointer(rebasing: masks[(c * width)..<(c * width + width)])
+                writeRow(row, first: firstX[c], end: lastX[c] + 1, into: &w)
+                for x in firstX[c]...lastX[c] { row[x] = 0 }
+                firstX[c] = Int.max
+                lastX[c] = -1
+            }
+            used.removeAll(keepingCapacity: true)
+            if band < bands - 1 { w.append(byte: EscapeSequence.sixelNewLine) }
         }
         w.append(EscapeSequence.sixelEnd)
         return w.string
@@ -68,13 +71,15 @@ public enum SixelEncoder {
 
     // MARK: - Internals
 
-    /// Sixel characters for `count` columns starting at `start`, equal neighbours run-length coded.
-    private static func writeRow(_ masks: [UInt8], from start: Int, count: Int, into w: inout ByteWriter) {
-        var x = 0
-        while x < count {
-            let bits = masks[start + x]
+    /// Sixel characters for columns `0..<end` of one colour's band, equal neighbours run-length coded; the
+    /// columns before `first` are known to be empty.
+    private static func writeRow(_ masks: UnsafeMutableBufferPointer<UInt8>, first: Int, end: Int, into w: inout ByteWriter) {
+        if first > 0 { EscapeSequence.writeSixelRun(0, count: first, into: &w) }
+        var x = first
+        while x < end {
+            let bits = masks[x]
             var run = 1
-            while x + run < count && masks[start + x + run] == bits { run += 1 }
+            while x + run < end && masks[x + run] == bits { run += 1 }
             EscapeSequence.writeSixelRun(bits, count: run, into: &w)
             x += run
         }
@@ -99,21 +104,36 @@ public func scaleToFit(_ image: RGBImage, maxWidth: Int, maxHeight: Int, heightM
     var height = max(1, min(maxHeight, Int((Double(image.height) * scale).rounded())))
     height = max(multiple, height / multiple * multiple)
     if width == image.width && height == image.height { return image }
-    let shrinking = width <= image.width && height <= image.height
-    let samples = shrinking
-        ? areaAverage(image, toWidth: width, toHeight: height)
-        : resizeBilinearRGB(image, toWidth: width, toHeight: height)
-    return RGBImage(width: width, height: height,
-                    pixels: samples.map { UInt8(min(max(($0 + 0.5).rounded(.down), 0), 255)) })
+    if width <= image.width && height <= image.height {
+        let samples = areaAverage(image, toWidth: width, toHeight: height)
+        return RGBImage(width: width, height: height, pixels: samples.map { UInt8(min(max($0 + 0.5, 0), 255)) })
+    }
+    return RGBImage(width: width, height: height, pixels: resizeBilinearRGB(image, toWidth: width, toHeight: height))
 }
 
-/// Bilinear RGB resize with half-pixel centres, one channel plane at a time.
-private func resizeBilinearRGB(_ image: RGBImage, toWidth: Int, toHeight: Int) -> [Float] {
-    var out = [Float](repeating: 0, count: toWidth * toHeight * 3)
-    for c in 0..<3 {
-        let plane = (0..<(image.width * image.height)).map { Float(image.pixels[3 * $0 + c]) }
-        let resized = resizeBilinear(plane, width: image.width, height: image.height, toWidth: toWidth, toHeight: toHeight)
-        for (k, v) in resized.enumerated() { out[3 * k + c] = v }
+/// Bilinear RGB resize with half-pixel centres, all three channels per tap, rounded to bytes.
+private func resizeBilinearRGB(_ image: RGBImage, toWidth: Int, toHeight: Int) -> [UInt8] {
+    let xs = bilinearTaps(from: image.width, to: toWidth), ys = bilinearTaps(from: image.height, to: toHeight)
+    var out = [UInt8](repeating: 0, count: toWidth * toHeight * 3)
+    image.pixels.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            for (y, ty) in ys.enumerated() {
+                let row0 = ty.index * image.width * 3, row1 = ty.next * image.width * 3
+                let wy1 = ty.fraction, wy0 = 1 - wy1
+                var o = 3 * y * toWidth
+                for tx in xs {
+                    let wx1 = tx.fraction, wx0 = 1 - wx1
+                    let a = 3 * tx.index, b = 3 * tx.next
+                    for c in 0..<3 {
+                        let top = Float(src[row0 + a + c]) * wx0 + Float(src[row0 + b + c]) * wx1
+                        let bottom = Float(src[row1 + a + c]) * wx0 + Float(src[row1 + b + c]) * wx1
+                        // Convex weights keep the value in 0…255, so only rounding is needed.
+                        dst[o + c] = UInt8(top * wy0 + bottom * wy1 + 0.5)
+                    }
+                    o += 3
+                }
+            }
+        }
     }
     return out
 }

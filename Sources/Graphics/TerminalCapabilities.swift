@@ -24,6 +24,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
         /// 24-bit colour through SGR 38;2 / 48;2.
         case direct
 
+        /// Fewer colours orders first.
         public static func < (a: ColorDepth, b: ColorDepth) -> Bool { a.rawValue < b.rawValue }
     }
 

@@ -46,6 +46,19 @@ func psnr(_ a: RGBImage, _ b: RGBImage) -> Double {
     return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
 }
 
+/// A small deterministic generator (SplitMix64) so random test images are the same on every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 func crop(_ image: RGBImage, height: Int) -> RGBImage {
     RGBImage(width: image.width, height: height, pixels: Array(image.pixels[0..<(image.width * height * 3)]))
 }
@@ -72,7 +85,7 @@ func crop(_ image: RGBImage, height: Int) -> RGBImage {
 
 @Test func fewColoursDecodeExactly() throws {
     // 200 colours whose channels survive sixel's percent palette (255·p/100 for whole p), in stripes and noise.
-    var generator = SystemRandomNumberGenerator()
+    var generator = SplitMix64(seed: 6)
     let levels = (0...100).map { UInt8((255 * $0 + 50) / 100) }
     let palette = (0..<200).map { _ in RGB(levels.randomElement(using: &generator)!, levels.randomElement(using: &generator)!,
                                            levels.randomElement(using: &generator)!) }
@@ -94,6 +107,23 @@ func crop(_ image: RGBImage, height: Int) -> RGBImage {
     }
     #expect(decoded.width == width && decoded.height == 66, "height padded to whole bands")
     #expect(crop(decoded, height: height) == image)
+}
+
+@Test func scaledFrameSurvivesSixelRoundTrip() throws {
+    // The explorer's case: a small frame enlarged to a terminal-sized image of whole bands.
+    let big = scaleToFit(try carphoneFrame(), maxWidth: 1000, maxHeight: 720, heightMultipleOf: 6)
+    let sixel = SixelEncoder.encode(big)
+    #expect(sixel.hasPrefix("\u{1B}P0;1;0q\"1;1;880;720#0;2;"))
+    #expect(sixel.hasSuffix("\u{1B}\\") && !sixel.hasSuffix("-\u{1B}\\"))
+    #expect(sixel.split(separator: "-").count == 720 / 6, "one band per six rows")
+    guard let decoded = try decodeSixel(sixel) else {
+        print("sixel2png (libsixel-bin) is not installed: skipping the sixel decode check")
+        return
+    }
+    #expect(decoded.width == 880 && decoded.height == 720)
+    let quality = psnr(decoded, big)
+    print("sixel round trip at 880×720: PSNR \(String(format: "%.2f", quality)) dB, \(sixel.utf8.count) bytes")
+    #expect(quality > 30)
 }
 
 // MARK: - Structure
