@@ -1,6 +1,6 @@
 import ArgumentParser
 
 struct ModelCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Inspect and run detector models.")
-    func run() throws { throw CLIError("model: not built yet") }
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Inspect and run detector models.",
+                                                    subcommands: [ModelRunCommand.self])
 }

@@ -1,0 +1,119 @@
+// EfficientNetUnits: conv + batch-norm units (folded for plain inference, exact module outputs when recording),
+// squeeze-excite, and the ordered key collector the EfficientNet binding uses.
+import Neural
+
+// MARK: - Key collection
+
+/// Wraps `StateDictBinder`, remembering keys in the order they are asked for (`parameterKeys`).
+final class KeyCollector {
+    let binder: StateDictBinder
+    private(set) var keys: [String] = []
+    private(set) var shapes: [[Int]] = []
+
+    init(_ binder: StateDictBinder) { self.binder = binder }
+
+    func take(_ key: String, _ shape: [Int]) -> Tensor {
+        keys.append(key)
+        shapes.append(shape)
+        return binder.take(key, shape: shape)
+    }
+}
+
+// MARK: - Batch norm
+
+/// An inference BatchNorm2d's tensors, under its module path.
+struct BatchNormParams: Sendable {
+    let path: String
+    let gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor
+    let eps: Float
+
+    init(path: String, channels c: Int, eps: Float, keys: KeyCollector) {
+        self.path = path
+        gamma = keys.take(path + ".weight", [c])
+        beta = keys.take(path + ".bias", [c])
+        mean = keys.take(path + ".running_mean", [c])
+        variance = keys.take(path + ".running_var", [c])
+        self.eps = eps
+    }
+}
+
+// MARK: - Conv unit
+
+/// A Conv2d, optionally followed by its BatchNorm and an activation.
+///
+/// Plain inference runs one conv with the batch norm folded in and the activation fused. When the graph
+/// records (GradCAM) or captures this unit's conv or BN by name, it runs conv → BN → activation separately so
+/// that the named module outputs are exactly PyTorch's (folding would change the conv's own output).
+struct ConvUnit: Sendable {
+    let path: String
+    let weight: Tensor
+    let bias: Tensor?
+    let kernel: Int, stride: Int, groups: Int
+    let padding: PaddingRule
+    let norm: BatchNormParams?
+    /// timm's BatchNormAct2d applies the activation inside the BN module, so its named output is after it.
+    let normIncludesActivation: Bool
+    private let folded: (weight: Tensor, bias: Tensor)?
+
+    init(path: String, input: Int, output: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool,
+         padding: PaddingRule, norm normPath: String?, eps: Float, normIncludesActivation: Bool = false,
+         keys: KeyCollector) {
+        self.path = path
+        self.kernel = kernel; self.stride = stride; self.groups = groups; self.padding = padding
+        let w = keys.take(path + ".weight", [output, input / groups, kernel, kernel])
+        let b = bias ? keys.take(path + ".bias", [output]) : nil
+        let bn = normPath.map { BatchNormParams(path: $0, channels: output, eps: eps, keys: keys) }
+        weight = w; self.bias = b; norm = bn
+        self.normIncludesActivation = normIncludesActivation
+        folded = bn.map {
+            foldBatchNorm(convWeight: w, convBias: b, gamma: $0.gamma, beta: $0.beta, mean: $0.mean,
+                          var: $0.variance, eps: $0.eps)
+        }
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+        let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
+        let exact = g.isRecording || g.captured.contains(path) || norm.map { g.captured.contains($0.path) } == true
+        if let folded, !exact {
+            return g.conv2d(x, weight: Variable(folded.weight), bias: Variable(folded.bias), stride: Size2D(stride, stride),
+                            padding: pad, groups: groups, activation: activation)
+        }
+        guard let norm else {
+            let y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
+                             stride: Size2D(stride, stride), padding: pad, groups: groups)
+            g.name(path, y)
+            return activation == .identity ? y : g.activate(y, activation)
+        }
+        var y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
+                         stride: Size2D(stride, stride), padding: pad, groups: groups)
+        g.name(path, y)
+        y = g.batchNorm(y, weight: g.constant(norm.gamma), bias: g.constant(norm.beta), runningMean: norm.mean,
+                        runningVar: norm.variance, eps: norm.eps)
+        if normIncludesActivation {
+            if activation != .identity { y = g.activate(y, activation) }
+            return g.name(norm.path, y)
+        }
+        g.name(norm.path, y)
+        return activation == .identity ? y : g.activate(y, activation)
+    }
+}
+
+// MARK: - Squeeze-excite
+
+/// x · σ(expand(silu(reduce(mean_hw(x))))): both code bases compute the same gate, under different names.
+struct SqueezeExcite: Sendable {
+    let reduce: ConvUnit
+    let expand: ConvUnit
+
+    init(reducePath: String, expandPath: String, channels: Int, squeezed: Int, keys: KeyCollector) {
+        reduce = ConvUnit(path: reducePath, input: channels, output: squeezed, kernel: 1, bias: true,
+                          padding: .fixed(.zero), norm: nil, eps: 0, keys: keys)
+        expand = ConvUnit(path: expandPath, input: squeezed, output: channels, kernel: 1, bias: true,
+                          padding: .fixed(.zero), norm: nil, eps: 0, keys: keys)
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
+        let s = expand(reduce(g.globalAvgPool(x), in: g, activation: .silu), in: g, activation: .sigmoid)
+        return g.multiply(x, s)
+    }
+}

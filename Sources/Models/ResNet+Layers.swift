@@ -1,0 +1,117 @@
+// Layer building blocks shared by the ResNet, Xception, Meso and MTCNN networks: each binds its PyTorch keys
+// through a `ParameterBinder` and runs itself in a `Graph`.
+import Neural
+
+// MARK: - Binding with key order
+
+/// A `StateDictBinder` that also remembers the keys taken, in the order the architecture asks for them
+/// (which is PyTorch's `state_dict()` order when layers are bound in module-registration order).
+final class ParameterBinder {
+    let binder: StateDictBinder
+    private(set) var keys: [String] = []
+    private let tensors: [String: Tensor]
+
+    init(_ pairs: [(String, Tensor)], architecture: String) {
+        binder = StateDictBinder(pairs, architecture: architecture)
+        var dict: [String: Tensor] = [:]
+        for (k, v) in pairs { dict[k] = v }
+        tensors = dict
+    }
+
+    func take(_ key: String, shape: [Int]) -> Tensor {
+        keys.append(key)
+        return binder.take(key, shape: shape)
+    }
+
+    func has(_ key: String) -> Bool { binder.has(key) }
+
+    /// The size of dimension `axis` of `key` in the checkpoint, or `fallback` when the key is absent; used to
+    /// read widths (narrowed test models, head sizes) before binding checks every shape.
+    func dimension(_ key: String, _ axis: Int, or fallback: Int) -> Int {
+        guard let t = tensors[key], axis < t.rank else { return fallback }
+        return t.shape[axis]
+    }
+
+    func finish() throws { try binder.finish() }
+}
+
+// MARK: - Convolution
+
+/// `nn.Conv2d` with its hyper-parameters.
+struct Conv2dLayer: Sendable {
+    let weight: Tensor
+    let bias: Tensor?
+    let stride: Size2D
+    let padding: Padding2D
+    let dilation: Size2D
+    let groups: Int
+
+    init(_ b: ParameterBinder, _ prefix: String, in cin: Int, out cout: Int, kernel: Int, stride: Int = 1,
+         padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool) {
+        weight = b.take(prefix + ".weight", shape: [cout, cin / groups, kernel, kernel])
+        self.bias = bias ? b.take(prefix + ".bias", shape: [cout]) : nil
+        self.stride = Size2D(stride, stride)
+        self.padding = Padding2D(padding, padding)
+        self.dilation = Size2D(dilation, dilation)
+        self.groups = groups
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+        g.conv2d(x, weight: g.constant(weight), bias: bias.map(g.constant), stride: stride, padding: padding,
+                 dilation: dilation, groups: groups, activation: activation)
+    }
+}
+
+// MARK: - Batch norm
+
+/// `nn.BatchNorm2d` in eval mode (running statistics, eps 1e-5 as PyTorch's default).
+struct BatchNorm2dLayer: Sendable {
+    let weight: Tensor
+    let bias: Tensor
+    let runningMean: Tensor
+    let runningVar: Tensor
+    let eps: Float
+
+    init(_ b: ParameterBinder, _ prefix: String, channels: Int, eps: Float = 1e-5) {
+        weight = b.take(prefix + ".weight", shape: [channels])
+        bias = b.take(prefix + ".bias", shape: [channels])
+        runningMean = b.take(prefix + ".running_mean", shape: [channels])
+        runningVar = b.take(prefix + ".running_var", shape: [channels])
+        self.eps = eps
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
+        g.batchNorm(x, weight: g.constant(weight), bias: g.constant(bias), runningMean: runningMean,
+                    runningVar: runningVar, eps: eps)
+    }
+}
+
+// MARK: - Linear and PReLU
+
+/// `nn.Linear`.
+struct LinearLayer: Sendable {
+    let weight: Tensor
+    let bias: Tensor?
+
+    init(_ b: ParameterBinder, _ prefix: String, in cin: Int, out cout: Int, bias: Bool = true) {
+        weight = b.take(prefix + ".weight", shape: [cout, cin])
+        self.bias = bias ? b.take(prefix + ".bias", shape: [cout]) : nil
+    }
+
+    var outputs: Int { weight.shape[0] }
+
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+        g.linear(x, weight: g.constant(weight), bias: bias.map(g.constant), activation: activation)
+    }
+}
+
+/// `nn.PReLU(channels)`: one slope per channel.
+struct PReLULayer: Sendable {
+    let weight: Tensor
+
+    init(_ b: ParameterBinder, _ prefix: String, channels: Int) {
+        weight = b.take(prefix + ".weight", shape: [channels])
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph) -> Variable { g.prelu(x, weight: g.constant(weight)) }
+}
