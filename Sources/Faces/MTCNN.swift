@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Models
 import Neural
 import Weights
 
@@ -40,13 +41,17 @@ public struct MTCNNOptions: Sendable, Equatable {
 /// for face in mtcnn.detect(try video.frame(at: 0)) { print(face.box, face.probability) }
 /// ```
 public final class MTCNN: Sendable {
-    let networks: any MTCNNNetworks
+    let pnet: MTCNNPNet
+    let rnet: MTCNNRNet
+    let onet: MTCNNONet
     /// The options detection runs with.
     public let options: MTCNNOptions
 
     /// A detector from the three networks' tensors (facenet-pytorch key names), bound strictly.
     public init(pnet: TensorFile, rnet: TensorFile, onet: TensorFile, options: MTCNNOptions = MTCNNOptions()) throws {
-        networks = try FacenetMTCNNNetworks(pnet: pnet, rnet: rnet, onet: onet)
+        self.pnet = try MTCNNPNet(tensors: pnet.namedTensors)
+        self.rnet = try MTCNNRNet(tensors: rnet.namedTensors)
+        self.onet = try MTCNNONet(tensors: onet.namedTensors)
         self.options = try options.validated()
     }
 
@@ -62,7 +67,10 @@ public final class MTCNN: Sendable {
                 throw FacesError.weights(file: url.path, reason: "\(error)")
             }
         }
-        try self.init(pnet: load("pnet"), rnet: load("rnet"), onet: load("onet"), options: options)
+        let (p, r, o) = (try load("pnet"), try load("rnet"), try load("onet"))
+        do { try self.init(pnet: p, rnet: r, onet: o, options: options) } catch let error as ModelError {
+            throw FacesError.weights(file: weightsDirectory.path, reason: error.description)
+        }
     }
 
     /// Pyramid scales for an image whose shorter side is `shortSide` (facenet's loop, in Double).
@@ -92,7 +100,8 @@ public final class MTCNN: Sendable {
             let input = Tensor(shape: [1, 3, oh, ow]) { buf in
                 resampleArea(image, rows: 0..<h, cols: 0..<w, outHeight: oh, outWidth: ow, into: buf.baseAddress!)
             }
-            let (reg, prob) = networks.proposal(input)
+            let out = pnet.detect(input)
+            let (reg, prob) = (out.boxRegression, out.probabilities)
             let (ph, pw) = (reg.shape[2], reg.shape[3])
             let found = reg.data.withUnsafeBufferPointer { r in
                 prob.data.withUnsafeBufferPointer { p in
@@ -109,7 +118,8 @@ public final class MTCNN: Sendable {
         do {
             let (kept, input) = crops(image, boxes, size: 24)
             guard !kept.isEmpty else { return [] }
-            let (reg, prob) = networks.refine(input)
+            let out = rnet.detect(input)
+            let (reg, prob) = (out.boxRegression, out.probabilities)
             var passed: [Candidate] = []
             for (k, box) in kept.enumerated() where prob.data[2 * k + 1] > t[1] {
                 passed.append(Candidate(x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, score: prob.data[2 * k + 1],
@@ -122,7 +132,9 @@ public final class MTCNN: Sendable {
         // MARK: Stage 3: ONet on 48×48 crops, landmarks
         let (kept, input) = crops(image, boxes, size: 48)
         guard !kept.isEmpty else { return [] }
-        let (reg, marks, prob) = networks.output(input)
+        let out = onet.detect(input)
+        guard let marks = out.landmarks else { return [] }
+        let (reg, prob) = (out.boxRegression, out.probabilities)
         var finals: [Candidate] = []
         var points: [[FacePoint]] = []
         for (k, box) in kept.enumerated() where prob.data[2 * k + 1] > t[2] {

@@ -5,13 +5,8 @@ import TestSupport
 
 // MARK: - Weights and frames the tests share
 
-/// Where the MTCNN weights are: the project's converted assets, else facenet-pytorch's own `.pt` files in the
-/// oracle environment (the same tensors; the loader reads both).
-func mtcnnWeightsDirectory() -> URL {
-    let assets = assetURL("mtcnn")
-    if FileManager.default.fileExists(atPath: assets.appendingPathComponent("pnet.safetensors").path) { return assets }
-    return URL(fileURLWithPath: "/root/.cache/deepscope-oracle/venv/lib/python3.11/site-packages/facenet_pytorch/data")
-}
+/// The project's MTCNN weights (facenet-pytorch's, converted to safetensors by scripts/convert_mtcnn_weights.py).
+func mtcnnWeightsDirectory() -> URL { assetURL("mtcnn") }
 
 /// One detector for the whole test run (loading is cheap, but there is no reason to repeat it).
 let sharedMTCNN: MTCNN? = try? MTCNN(weightsDirectory: mtcnnWeightsDirectory())

@@ -87,3 +87,41 @@ struct MTCNNEdgeCaseTests {
         }
     }
 }
+
+@Suite("MTCNN weights")
+struct MTCNNWeightsTests {
+    @Test("weights of the wrong network are refused with the keys named")
+    func swapped() throws {
+        let dir = try makeTemporaryDirectory("faces-swapped")
+        let assets = mtcnnWeightsDirectory()
+        // RNet's tensors where PNet's belong.
+        try FileManager.default.copyItem(at: assets.appendingPathComponent("rnet.safetensors"), to: dir.appendingPathComponent("pnet.safetensors"))
+        for name in ["rnet", "onet"] {
+            try FileManager.default.copyItem(at: assets.appendingPathComponent("\(name).safetensors"),
+                                             to: dir.appendingPathComponent("\(name).safetensors"))
+        }
+        do {
+            _ = try MTCNN(weightsDirectory: dir)
+            Issue.record("expected a binding error")
+        } catch let error as FacesError {
+            #expect(error.description.contains(dir.path) && error.description.contains("conv"), "\(error)")
+        }
+    }
+
+    @Test("a truncated weights file is a clear error naming it")
+    func truncated() throws {
+        let dir = try makeTemporaryDirectory("faces-truncated")
+        let assets = mtcnnWeightsDirectory()
+        for name in ["pnet", "rnet", "onet"] {
+            var data = try Data(contentsOf: assets.appendingPathComponent("\(name).safetensors"))
+            if name == "onet" { data = data.prefix(data.count / 2) }
+            try data.write(to: dir.appendingPathComponent("\(name).safetensors"))
+        }
+        do {
+            _ = try MTCNN(weightsDirectory: dir)
+            Issue.record("expected an error")
+        } catch let error as FacesError {
+            #expect(error.description.contains("onet.safetensors"), "\(error)")
+        }
+    }
+}
