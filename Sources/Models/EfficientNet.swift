@@ -163,8 +163,11 @@ public final class EfficientNet: Network {
                     : unit(path + ".conv_pwl", mid, b.output, norm: path + ".bn3")
             }
             names.append(path)
+            // efficientnet_pytorch decodes a stage's stride as a list ([1]), so its `stride == 1` test fails for
+            // the first block of every stage: that block never has a skip, even when its shapes allow one.
+            let skip = b.hasSkip && !(luke && b.index == 0)
             built.append(MBConvBlock(path: path, expand: expand, depthwise: depthwise, se: se, project: project,
-                                     hasSkip: b.hasSkip))
+                                     hasSkip: skip))
             if !luke && (n + 1 == args.count || args[n + 1].stage != b.stage) {
                 ends[n] = "blocks.\(b.stage)"
                 names.append("blocks.\(b.stage)")

@@ -62,7 +62,7 @@ struct BenchModelCommand: ParsableCommand {
             gradcam = try median { _ = try runGradCAM(network, input: x, layer: layer, target: nil, capturing: []) }
         }
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         var fields: [(String, String)] = [
             ("detector", "\"\(detector)\""), ("size", "\(size)"), ("batch", "\(batch)"), ("threads", "\(threads)"),
             ("runs", "\(runs)"), ("forward_ms", String(format: "%.2f", forward)),
