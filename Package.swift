@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "Neural", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Weights", "Neural", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "FacesTests", dependencies: ["Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Media", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),

@@ -8,7 +8,8 @@ struct DeepScope: ParsableCommand {
         commandName: "deepscope",
         abstract: "Explore deepfake detectors and their explanations on video, in the terminal.",
         version: "0.1.0",
-        subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, ModelCommand.self, BenchCommand.self],
+        subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, FacesCommand.self, ModelCommand.self,
+                      BenchCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 
