@@ -130,13 +130,22 @@ private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: in
         return
     }
     let total = max(0, state.frameCount - 1)
-    var parts = [" \(state.videoName)", state.detectorName,
-                 "frame \(state.currentFrame)/\(total)",
-                 "\(formatTime(state.timestamp)) / \(formatTime(state.metadata.duration))",
-                 state.renderMode.rawValue]
-    parts.append(state.playing ? "▶ playing" : "❚❚ paused")
-    var text = parts.joined(separator: " │ ")
-    if let message = state.message { text += " │ " + message }
+    // Display order left to right, with a priority each (lower is kept longer): on a narrow terminal the least
+    // useful parts go first, so the frame position and any message survive at every width.
+    var parts: [(text: String, priority: Int)] = [
+        (" \(state.videoName)", 3), (state.detectorName, 4), ("frame \(state.currentFrame)/\(total)", 0),
+        ("\(formatTime(state.timestamp)) / \(formatTime(state.metadata.duration))", 2), (state.renderMode.rawValue, 5),
+        (state.playing ? "▶ playing" : "❚❚ paused", 6),
+    ]
+    if let message = state.message { parts.append((message, 1)) }
+    func joined() -> String { parts.map(\.text).joined(separator: " │ ") }
+    var text = joined()
+    while text.count > rect.columns, parts.count > 1,
+          let worst = parts.indices.max(by: { parts[$0].priority < parts[$1].priority }) {
+        parts.remove(at: worst)
+        text = joined()
+    }
+    if !text.hasPrefix(" ") { text = " " + text }
     screen.put(text, row: rect.row, column: 0, role: state.messageIsError ? .statusError : .statusBar)
 }
 

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The explorer as a person sees it: the real binary in a real terminal (tmux), driven by key presses.
-@Suite(.serialized) struct ExplorerTmuxTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ExplorerTmuxTests {
     let sample = assetURL("carphone_pristine.mp4").path
 
     func explorer(_ args: String, columns: Int = 100, rows: Int = 30, env: [String: String] = [:]) throws -> TmuxSession {
@@ -74,10 +74,16 @@ import TestSupport
     @Test(.enabled(if: haveProgram("tmux"))) func blocksModeDrawsColouredHalfBlocks() throws {
         let t = try explorer("'\(sample)' --render blocks")
         #expect(try t.waitFor("frame 0/119").ok)
-        let escaped = try t.capture(escapes: true)
+        // The status bar can appear a moment before the decoded frame: poll the escaped screen for the frame.
+        let deadline = Date().addingTimeInterval(30)
+        var escaped = try t.capture(escapes: true)
+        while !(escaped.contains("▀") && (escaped.contains("38;5;") || escaped.contains("38;2;"))), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+            escaped = try t.capture(escapes: true)
+        }
         #expect(escaped.contains("▀"), "no half blocks drawn")
         // 256-colour or truecolour SGR parameters for the frame's pixels.
-        #expect(escaped.contains("38;5;") || escaped.contains("38;2;"), "frame cells carry no colour")
+        #expect(escaped.contains("38;5;") || escaped.contains("38;2;"), "frame cells carry no colour: \(escaped.prefix(400).debugDescription)")
         try t.send("q")
         #expect(try t.waitFor("DEEPSCOPE-EXIT:0").ok)
     }
@@ -95,7 +101,8 @@ import TestSupport
         try FileManager.default.copyItem(atPath: sample, toPath: unique.path)
         let t2 = try explorer("'\(unique.path)' --render ascii")
         #expect(try t2.waitFor("frame 0/119").ok)
-        try runProcess("pkill", ["-TERM", "-f", unique.lastPathComponent])
+        // Anchored to the explorer's own argv: the tmux server's command line names the file too.
+        try runProcess("pkill", ["-TERM", "-f", "^[^ ]*deepscope explore [^ ]*\(unique.lastPathComponent)"])
         r = try t2.waitFor("DEEPSCOPE-EXIT:"); #expect(r.ok, "SIGTERM did not end the explorer:\n\(r.screen)")
         #expect(try !t2.alternateScreenOn())
     }

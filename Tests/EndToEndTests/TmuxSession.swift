@@ -7,12 +7,13 @@ final class TmuxSession {
     private(set) var started = false
 
     /// Starts `command` in a detached session of the given size. The pane stays open after the command ends
-    /// (remain-on-exit), so its exit status and the restored screen can be inspected.
+    /// (remain-on-exit), so its exit status and the restored screen can be inspected. `swift test` exports
+    /// NO_COLOR=1 when its output is not a terminal; the pane starts without it, as a user's shell would.
     init(command: String, columns: Int = 100, rows: Int = 30, environment: [String: String] = [:]) throws {
         var env = ""
         for (k, v) in environment.sorted(by: { $0.key < $1.key }) { env += "\(k)='\(v)' " }
         try tmux(["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(columns)", "-y", "\(rows)",
-                  "env \(env)\(command); echo DEEPSCOPE-EXIT:$?; sleep 30"])
+                  "env -u NO_COLOR \(env)\(command); echo DEEPSCOPE-EXIT:$?; sleep 30"])
         started = true
     }
 

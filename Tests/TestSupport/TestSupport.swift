@@ -59,34 +59,108 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs a program (looked up on PATH when not absolute) to completion and collects its output.
+///
+/// Spawned with `posix_spawnp` and reaped with `waitpid` on its own pid, not with Foundation's `Process`: on Linux
+/// `Process.waitUntilExit` can miss the exit of a short-lived child (a tmux client that starts a server) and
+/// wait forever, which once stalled the whole suite until CI's time ran out. Output is read with `poll`, so a
+/// grandchild that keeps a pipe open (a daemon) cannot block the caller: reading stops two seconds after the
+/// child exits. A child still running after `timeout` seconds is killed and reported with status 124.
 @discardableResult
 public func runProcess(_ program: String, _ arguments: [String], environment: [String: String]? = nil,
-                       stdin: Data? = nil) throws -> ProcessResult {
-    let process = Process()
-    if program.hasPrefix("/") {
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
+                       stdin: Data? = nil, timeout: Double = 300) throws -> ProcessResult {
+    var env = ProcessInfo.processInfo.environment
+    if let environment { env.merge(environment) { $1 } }
+    var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [0, 0]
+    guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, pipe(&inPipe) == 0 else {
+        throw ChildProcessError(message: "pipe: \(String(cString: strerror(errno)))")
     }
-    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(stdin); try? input.fileHandleForWriting.close() }
-    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stdout: outData,
-                         stderr: String(decoding: errData, as: UTF8.self))
+    // Close-on-exec, so no other child spawned meanwhile keeps these pipes open (pipe2 is not in Glibc's module).
+    for fd in outPipe + errPipe + inPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    // The child starts with no blocked signals and default handlers: test threads (libdispatch workers) block
+    // most signals, and a child inheriting that mask would never see SIGWINCH, SIGINT or SIGTERM.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let spawned = program.hasPrefix("/") ? posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        : posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
+    [outPipe[1], errPipe[1], inPipe[0]].forEach { close($0) }
+    guard spawned == 0 else {
+        [outPipe[0], errPipe[0], inPipe[1]].forEach { close($0) }
+        throw ChildProcessError(message: "cannot run \(program): \(String(cString: strerror(spawned)))")
+    }
+    // Small inputs only (test data): written at once, then closed so the child sees end of file.
+    if let stdin, !stdin.isEmpty {
+        signal(SIGPIPE, SIG_IGN)
+        stdin.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(inPipe[1], raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+    }
+    close(inPipe[1])
+
+    var out = Data(), err = Data()
+    var open: [Int32] = [outPipe[0], errPipe[0]]
+    var status: Int32 = 0, exited = false, exitTime = 0.0
+    let start = Date().timeIntervalSince1970
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let now = Date().timeIntervalSince1970
+        if !exited {
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                exited = true
+                exitTime = now
+                status = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+            } else if now - start > timeout {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &raw, 0)
+                exited = true
+                exitTime = now
+                status = 124
+            }
+        }
+        if open.isEmpty && exited { break }
+        if exited && now - exitTime > 2 { break }
+        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        if !fds.isEmpty { _ = poll(&fds, nfds_t(fds.count), 20) } else { usleep(10_000) }
+        for f in fds where f.revents != 0 {
+            let n = read(f.fd, &buffer, buffer.count)
+            if n > 0 {
+                if f.fd == outPipe[0] { out.append(contentsOf: buffer[0..<n]) } else { err.append(contentsOf: buffer[0..<n]) }
+            } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                open.removeAll { $0 == f.fd }
+            }
+        }
+    }
+    close(outPipe[0])
+    close(errPipe[0])
+    return ProcessResult(status: status, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// A child process could not be started.
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// Whether a program is on PATH.
