@@ -26,6 +26,11 @@ public struct ConsistencyMetrics: Sendable, Equatable, Codable {
 
     /// The CSV columns in `metrics.csv` order: I, V, tau, rho, mu.
     public var columns: [Double] { [intensity, variance, temporal, spatial, centrality] }
+
+    /// JSON (`summary.json`) uses the short names of `metrics.csv`.
+    enum CodingKeys: String, CodingKey {
+        case intensity = "I", variance = "V", temporal = "tau", spatial = "rho", centrality = "mu"
+    }
 }
 
 // MARK: - Computation

@@ -2,6 +2,7 @@
 // from Tests/Fixtures/explain (written by Tests/Fixtures/make_explain.py).
 import Foundation
 import Explain
+import Media
 import Models
 import Neural
 import TestSupport
@@ -38,7 +39,7 @@ enum ExplainFixture {
     /// A clip around an input batch (crops are blank: CAM explainers never read them).
     static func clip(_ x: Tensor) -> FaceClip {
         let n = x.shape[0]
-        return FaceClip(input: x, crops: Array(repeating: RGBImageBlank.make(x.shape[3], x.shape[2]), count: n),
+        return FaceClip(input: x, crops: Array(repeating: RGBImage(width: x.shape[3], height: x.shape[2]), count: n),
                         frames: Array(0..<n), track: 0)
     }
 
@@ -46,8 +47,3 @@ enum ExplainFixture {
     static func values(_ maps: [HeatMap]) -> [Float] { maps.flatMap(\.values) }
 }
 
-import Media
-
-enum RGBImageBlank {
-    static func make(_ width: Int, _ height: Int) -> RGBImage { RGBImage(width: width, height: height) }
-}

@@ -32,6 +32,13 @@ import TestSupport
         }
     }
 
+    @Test func encodesWithTheCSVNames() throws {
+        let m = ConsistencyMetrics(intensity: 0.5, variance: 0.25, temporal: 0.75, spatial: 0.125, centrality: 1)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(m)) as? [String: Double]
+        #expect(json == ["I": 0.5, "V": 0.25, "tau": 0.75, "rho": 0.125, "mu": 1])
+        #expect(try JSONDecoder().decode(ConsistencyMetrics.self, from: JSONEncoder().encode(m)) == m)
+    }
+
     @Test func emptyTrackIsAllZero() {
         #expect(consistencyMetrics([]).columns == [0, 0, 0, 0, 0])
     }
