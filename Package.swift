@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG"], swiftSettings: optimised),
         .target(name: "Faces", dependencies: ["Neural", "Weights", "Models", "Media"], swiftSettings: optimised),
         .target(name: "Detection", dependencies: ["Neural", "Weights", "Models", "Media", "Faces"], swiftSettings: optimised),
-        .target(name: "Explain", dependencies: ["Neural", "Models", "Media", "Faces", "Detection"], swiftSettings: optimised),
+        .target(name: "Explain", dependencies: ["Neural", "Models", "Media", "Faces", "Detection", "Graphics"], swiftSettings: optimised),
 
         // MARK: - Presentation
         .target(name: "Graphics", dependencies: ["Media"], swiftSettings: optimised),
@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "FacesTests", dependencies: ["Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Media", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "Graphics", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
     ]
 )

@@ -2,7 +2,7 @@
 import Neural
 
 /// Architecture identifiers `makeNetwork` knows, as manifests spell them.
-public let knownArchitectures = ["efficientnet", "efficientnet-autoatt", "xception", "resnet", "meso4", "mesoinception4",
+public let knownArchitectures = ["efficientnet", "efficientnet-autoatt", "efficientnet-ltpa", "xception", "resnet", "meso4", "mesoinception4",
                                   "mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet"]
 
 /// Builds and strictly binds the network a detector manifest describes.
@@ -39,6 +39,14 @@ public func makeNetwork(architecture: String, variant: String?, padding: String?
         }
         return try EfficientNet(config: config, padding: pad, attention: architecture == "efficientnet-autoatt",
                                 tensors: selected)
+    case "efficientnet-ltpa", "ltpa":
+        let config = try EfficientNetConfig(variant: variant ?? "b4")
+        let convention = padding ?? EfficientNetPadding.lukemelas07.rawValue
+        guard let pad = EfficientNetPadding(rawValue: convention) else {
+            throw ModelError.invalidConfiguration("padding '\(convention)' for \(architecture); known: "
+                + EfficientNetPadding.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return try LTPA(config: config, padding: pad, tensors: selected)
     case "xception":
         let name = variant ?? XceptionLayout.cadene.rawValue
         guard let layout = XceptionLayout(rawValue: name) else {

@@ -1,6 +1,7 @@
 // `deepscope model run`: runs a detector on a preprocessed N×3×H×W .npy and writes logits, GradCAM, attention
 // and named activations as .npy files — how users and tests check a model against PyTorch.
 import ArgumentParser
+import Explain
 import Foundation
 import Models
 import Neural
@@ -71,54 +72,37 @@ struct DetectorSpec {
 
 // MARK: - GradCAM
 
-/// The seed of ∂y/∂logits for GradCAM: y is logit `target` (default: each item's argmax); for a single-logit
-/// model y = +z, and `target` 0 asks for y = −z (the "real" map).
-func gradcamSeed(logits: Tensor, target: Int?) throws -> Tensor {
-    let n = logits.shape[0], k = logits.shape[1]
-    var seed = Tensor(shape: logits.shape)
-    for i in 0..<n {
-        if k == 1 {
-            guard target == nil || target == 0 || target == 1 else {
-                throw CLIError("--class \(target!): a single-logit model has classes 0 (real) and 1 (fake)")
-            }
-            seed.data[i] = target == 0 ? -1 : 1
-        } else {
-            let row = Array(logits.data[(i * k)..<((i + 1) * k)])
-            let c = target ?? row.indices.max { row[$0] < row[$1] }!
-            guard c >= 0 && c < k else { throw CLIError("--class \(c): the model has \(k) classes") }
-            seed.data[i * k + c] = 1
-        }
-    }
-    return seed
+/// The score a CAM explains for `--class`: the predicted class when nil; on a single-logit model 1 is +z
+/// ("fake") and 0 is −z ("real"), the binary extension.
+func camTarget(_ targetClass: Int?) -> ExplainTarget {
+    targetClass.map { ExplainTarget.classIndex($0) } ?? .predicted
 }
 
-/// ReLU(Σ_k α_k A_k), α_k = spatial mean of ∂y/∂A_k, one map per batch item: N×h×w.
-func gradcamMap(activation a: Tensor, gradient d: Tensor) -> Tensor {
-    let (n, c, hw) = (a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
-    var cam = [Float](repeating: 0, count: n * hw)
-    for i in 0..<n {
-        for ch in 0..<c {
-            let base = (i * c + ch) * hw
-            var alpha = 0.0
-            for p in 0..<hw { alpha += Double(d.data[base + p]) }
-            let al = Float(alpha / Double(hw))
-            for p in 0..<hw { cam[i * hw + p] += al * a.data[base + p] }
-        }
-    }
-    return Tensor(shape: [n, a.shape[2], a.shape[3]], data: cam.map { max($0, 0) })
-}
-
-/// Runs forward, backward to `layer` and the map: what both `model run` and `bench model` time.
+/// Runs forward, backward to `layer` and the GradCAM map: what both `model run` and `bench model` time.
 func runGradCAM(_ network: Network, input: Tensor, layer: String, target: Int?, capturing: Set<String>)
     throws -> (graph: Graph, logits: Tensor, cam: Tensor) {
-    let g = Graph(recording: true, capturing: capturing)
-    let logits = network.forward(g.input(input), in: g)
-    guard let a = g.activation(layer) else {
+    let (graph, result) = try runCAMForCLI(.gradcam, network, input: input, layer: layer, target: target,
+                                          capturing: capturing)
+    return (graph, result.logits, result.map)
+}
+
+/// `runCAM` with the CLI's errors: `--gradcam-layer` and `--class` named in one-line messages.
+func runCAMForCLI(_ method: CAMMethod, _ network: Network, input: Tensor, layer: String, target: Int?,
+                  capturing: Set<String>) throws -> (Graph, CAMResult) {
+    let run: (graph: Graph, result: CAMResult)
+    do {
+        run = try runCAM(method, network: network, input: input, layer: layer, target: camTarget(target),
+                         capturing: capturing)
+    } catch ExplainError.unknownLayer {
         throw CLIError("--gradcam-layer \(layer): no such layer; known: " + network.layerNames.prefix(12).joined(separator: ", ")
             + (network.layerNames.count > 12 ? " … (\(network.layerNames.count) in all)" : ""))
     }
-    let grad = g.backward(from: logits, seed: try gradcamSeed(logits: logits.tensor, target: target), to: [a])[0]
-    return (g, logits.tensor, gradcamMap(activation: a.tensor, gradient: grad))
+    let classes = run.result.logits.shape[1]
+    if let target, !ExplainTarget.isValid(target, classes: classes) {
+        throw CLIError(classes == 1 ? "--class \(target): a single-logit model has classes 0 (real) and 1 (fake)"
+                                    : "--class \(target): the model has \(classes) classes")
+    }
+    return (run.graph, run.result)
 }
 
 // MARK: - Command
@@ -127,11 +111,12 @@ struct ModelRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a detector on a preprocessed N×3×H×W .npy and write its outputs as .npy.",
         discussion: """
-        Writes logits.npy; gradcam.npy (N×h×w at the layer's resolution: ReLU(Σ α_k A_k), α_k the spatial mean of \
-        ∂y/∂A_k); gradcam_up.npy (that raw map resized bilinearly to the input size with half-pixel centres, which \
-        is cv2.resize INTER_LINEAR and torch's align_corners=False — pytorch-grad-cam additionally min-max \
-        normalises before and after its resize; gradcam_up.npy is not normalised); attention.npy when the model \
-        has one; and NAME.npy for each --activations name.
+        Writes logits.npy; for each --cam method M (gradcam, gradcampp, layercam) M.npy (N×h×w at the layer's \
+        resolution, the ReLU'd map as pytorch-grad-cam computes it before scaling; gradcam is ReLU(Σ α_k A_k), α_k \
+        the spatial mean of ∂y/∂A_k) and M_up.npy (that raw map resized bilinearly to the input size with \
+        half-pixel centres, which is cv2.resize INTER_LINEAR and torch's align_corners=False — pytorch-grad-cam \
+        additionally min-max normalises before and after its resize; M_up.npy is not normalised); attention.npy \
+        when the model has one; and NAME.npy for each --activations name.
         """)
 
     @Option(help: "A detector manifest (detector.json) or ARCH[:VARIANT[:PADDING]].") var detector: String
@@ -143,6 +128,21 @@ struct ModelRunCommand: ParsableCommand {
     @Option(name: .customLong("class"), help: "The class GradCAM explains (default: predicted; 0 = real on single-logit models).")
     var targetClass: Int?
     @Option(help: "Comma-separated layer names whose activations to write.") var activations: String?
+    @Option(help: "Comma-separated CAM methods to write: gradcam, gradcampp, layercam (default gradcam).")
+    var cam: String = "gradcam"
+
+    /// `--cam` parsed, in the order given.
+    func camMethods() throws -> [CAMMethod] {
+        let methods = try cam.split(separator: ",").map { name -> CAMMethod in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let method = CAMMethod(rawValue: trimmed) else {
+                throw CLIError("--cam \(trimmed): unknown method; known: " + CAMMethod.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return method
+        }
+        guard !methods.isEmpty else { throw CLIError("--cam: name at least one method") }
+        return methods
+    }
 
     func run() throws {
         let spec = try DetectorSpec(detector, weights: weights)
@@ -159,13 +159,19 @@ struct ModelRunCommand: ParsableCommand {
         let capture = Set(names + [EfficientNet.attentionName])
         let graph: Graph
         if let layer = spec.layer(for: network, override: gradcamLayer) {
-            let result = try runGradCAM(network, input: x, layer: layer, target: targetClass, capturing: capture)
-            graph = result.graph
-            try write(result.logits, "logits")
-            try write(result.cam, "gradcam")
-            let (n, h, w) = (result.cam.shape[0], result.cam.shape[1], result.cam.shape[2])
-            let up = Graph().resize(Variable(result.cam.reshaped([n, 1, h, w])), to: Size2D(x.shape[2], x.shape[3]))
-            try write(up.tensor.reshaped([n, x.shape[2], x.shape[3]]), "gradcam_up")
+            // Each method is its own forward/backward; the first run's graph serves --activations.
+            var first: Graph?
+            for method in try camMethods() {
+                let (g, result) = try runCAMForCLI(method, network, input: x, layer: layer, target: targetClass,
+                                                   capturing: first == nil ? capture : [])
+                if first == nil { try write(result.logits, "logits") }
+                first = first ?? g
+                try write(result.map, method.rawValue)
+                let (n, h, w) = (result.map.shape[0], result.map.shape[1], result.map.shape[2])
+                let up = Graph().resize(Variable(result.map.reshaped([n, 1, h, w])), to: Size2D(x.shape[2], x.shape[3]))
+                try write(up.tensor.reshaped([n, x.shape[2], x.shape[3]]), method.rawValue + "_up")
+            }
+            graph = first!
         } else {
             graph = Graph(capturing: capture)
             try write(network.forward(graph.input(x), in: graph).tensor, "logits")
