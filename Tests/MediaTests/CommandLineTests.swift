@@ -54,7 +54,7 @@ import Testing
         ["info", "/nonexistent/video.mp4"],
         ["frame", "/nonexistent/video.mp4", "--index", "0", "--out", "/tmp/x.png"],
         ["frame", "ASSET", "--index", "500", "--out", "/tmp/deepscope-never.png"],
-        ["frame", "ASSET", "--index", "0", "--render", "sixel"],
+        ["frame", "ASSET", "--index", "0", "--render", "kitty"],
         ["frame", "ASSET", "--index", "0"],
     ])
     func errorsAreOneLineWithAFailingStatus(_ arguments: [String]) throws {
@@ -64,5 +64,32 @@ import Testing
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1, "stderr: \(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    /// `frame --render sixel` writes a sixel image that a real decoder (libsixel's sixel2png) turns back into the
+    /// frame at the requested width; `blocks` writes one line of half blocks per two pixel rows.
+    @Test func frameRendersInTheTerminalModes() throws {
+        let sample = assetURL("carphone_pristine.mp4").path
+        let sixel = try runProcess(deepscopeBinary.path, ["frame", sample, "--index", "3", "--render", "sixel",
+                                                          "--columns", "20"], environment: ["NO_COLOR": ""])
+        #expect(sixel.status == 0, "\(sixel.stderr)")
+        #expect(sixel.stdoutText.hasPrefix("\u{1B}P") && sixel.stdoutText.contains("\u{1B}\\"))
+        if haveProgram("sixel2png") {
+            let folder = try makeTemporaryDirectory()
+            let six = folder.appendingPathComponent("f.six"), png = folder.appendingPathComponent("f.png")
+            try sixel.stdout.write(to: six)
+            let decoded = try runProcess("sixel2png", ["-i", six.path, "-o", png.path])
+            #expect(decoded.status == 0, "\(decoded.stderr)")
+            let image = try PNG.read(contentsOf: png)
+            // 20 columns of the default 10-pixel cell; the height keeps the 176:144 aspect in whole sixel bands.
+            #expect(image.width == 200 && image.height % 6 == 0 && abs(image.height - 164) <= 6)
+        }
+        let blocks = try runProcess(deepscopeBinary.path, ["frame", sample, "--index", "3", "--render", "blocks",
+                                                           "--columns", "44"],
+                                    environment: ["NO_COLOR": "", "COLORTERM": "truecolor"])
+        #expect(blocks.status == 0)
+        let lines = blocks.stdoutText.split(separator: "\n")
+        #expect(lines.count == 18, "44 columns of a 176×144 frame are 18 rows of half blocks")
+        #expect(blocks.stdoutText.contains("38;2;") && blocks.stdoutText.contains("▀"))
     }
 }
