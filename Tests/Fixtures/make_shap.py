@@ -95,7 +95,7 @@ def kernel_cases():
     cases.append(kernel_case(value_function(rng, 10), 10, 2**10 - 2, [0]))
     # Sampling with shap's default budget 2M + 2048; the spread over seeds is the sampling error.
     for m in (16, 50):
-        cases.append(kernel_case(value_function(rng, m), m, 2 * m + 2048, list(range(24))))
+        cases.append(kernel_case(value_function(rng, m), m, 2 * m + 2048, list(range(64))))
     return cases
 
 
