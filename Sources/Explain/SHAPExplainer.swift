@@ -16,6 +16,8 @@ public struct SHAPOptions: Sendable, Equatable {
     public var frames: Int = 8
     public var mask: SHAPMask = .blur
     public var seed: UInt64 = 0
+    /// shap's optional L1 step (`num_features(r)`): only r supervoxels get a value; nil (default) is off.
+    public var selectFeatures: Int? = nil
     /// SLIC compactness and pre-smoothing (voxels).
     public var compactness: Double = 10
     public var slicSigma: Double = 1
@@ -131,7 +133,8 @@ public struct SHAPExplainer: Explainer {
                                  batchImages: options.batchImages)
         let total = Double(2 + (m >= 2 ? options.samples.budget(features: m) : 0))
         var finished = 0
-        let shap = try KernelSHAP.explain(features: m, samples: options.samples, seed: options.seed) { masks in
+        let shap = try KernelSHAP.explain(features: m, samples: options.samples, seed: options.seed,
+                                         selectFeatures: options.selectFeatures) { masks in
             let before = finished
             let values = try game.values(of: masks, cancellation: cancellation) { done in
                 progress(min(Double(before + done) / total, 1))

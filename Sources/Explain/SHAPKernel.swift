@@ -68,15 +68,18 @@ public struct SHAPResult: Sendable {
 /// shap's KernelExplainer for one output and a single all-absent background: coalition sizes whose every
 /// subset the budget covers are enumerated (smallest sizes and their complements first), the rest are drawn
 /// in complementary pairs with repeats adding weight, and the values come from weighted least squares with
-/// the efficiency constraint eliminating the last player. L1 feature selection is not applied (shap's
-/// `l1_reg=False`).
+/// the efficiency constraint eliminating the last player. L1 feature selection is off unless asked for
+/// (shap's `l1_reg=False`; `selectFeatures` is its `num_features(r)`).
 public enum KernelSHAP {
     /// Explains a game: `evaluate` receives coalition masks (possibly in several calls) and returns their values.
     ///
     /// ```swift
     /// let result = try KernelSHAP.explain(features: 12, samples: .all, seed: 0) { masks in masks.map(v) }
     /// ```
+    /// - Parameter selectFeatures: shap's `l1_reg="num_features(r)"`: only the first r players least-angle
+    ///   regression picks get a value; nil (the default) is `l1_reg=False`.
     public static func explain(features m: Int, samples: SHAPSamples = .automatic, seed: UInt64 = 0,
+                               selectFeatures: Int? = nil,
                                evaluate: ([[Bool]]) throws -> [Double]) rethrows -> SHAPResult {
         let ends = try evaluate([Array(repeating: true, count: m), Array(repeating: false, count: m)])
         precondition(ends.count == 2, "KernelSHAP: evaluate returned \(ends.count) values for 2 coalitions")
@@ -87,7 +90,8 @@ public enum KernelSHAP {
         let design = self.design(features: m, samples: samples, seed: seed)
         let values = try evaluate(design.masks)
         precondition(values.count == design.masks.count, "KernelSHAP: \(values.count) values for \(design.masks.count) coalitions")
-        let phi = solve(design, values: values, full: full, empty: empty)
+        let selected = selectFeatures.map { lassoSelection(design, values: values, full: full, empty: empty, features: $0) }
+        let phi = solve(design, values: values, full: full, empty: empty, selected: selected)
         return SHAPResult(phi: phi, fullValue: full, emptyValue: empty, samples: design.masks.count)
     }
 
@@ -188,18 +192,24 @@ public enum KernelSHAP {
     }
 
     /// Weighted least squares with Σφ = v(all) − v(none) imposed by eliminating the last player.
-    public static func solve(_ design: SHAPDesign, values: [Double], full: Double, empty: Double) -> [Double] {
+    ///
+    /// - Parameter selected: the players allowed a non-zero value, in shap's order (the last one is eliminated);
+    ///   all players by default, the L1-selected ones with `selectFeatures`.
+    public static func solve(_ design: SHAPDesign, values: [Double], full: Double, empty: Double,
+                             selected: [Int]? = nil) -> [Double] {
         let m = design.features, n = design.masks.count
         let gap = full - empty
-        let p = m - 1
+        let players = selected ?? Array(0..<m)
+        guard let eliminated = players.last else { return [Double](repeating: 0, count: m) }
+        let p = players.count - 1
         // Normal equations (XᵀWX) w = XᵀWy with X_j = z_j − z_last, y = v − v(none) − z_last · gap.
         var a = [Double](repeating: 0, count: p * p)
         var b = [Double](repeating: 0, count: p)
         var x = [Double](repeating: 0, count: p)
         for r in 0..<n {
             let mask = design.masks[r]
-            let last = mask[p] ? 1.0 : 0.0
-            for j in 0..<p { x[j] = (mask[j] ? 1 : 0) - last }
+            let last = mask[eliminated] ? 1.0 : 0.0
+            for j in 0..<p { x[j] = (mask[players[j]] ? 1 : 0) - last }
             let y = values[r] - empty - last * gap
             let w = design.weights[r]
             for i in 0..<p where x[i] != 0 {
@@ -209,7 +219,9 @@ public enum KernelSHAP {
             }
         }
         let coefficients = solveLinear(a, b, size: p)
-        var phi = coefficients + [gap - coefficients.reduce(0, +)]
+        var phi = [Double](repeating: 0, count: m)
+        for j in 0..<p { phi[players[j]] = coefficients[j] }
+        phi[eliminated] = gap - coefficients.reduce(0, +)
         for i in phi.indices where abs(phi[i]) < 1e-10 { phi[i] = 0 }
         return phi
     }

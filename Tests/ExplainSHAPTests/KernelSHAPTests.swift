@@ -46,6 +46,7 @@ func bruteForceShapley(players m: Int, _ v: ([Bool]) -> Double) -> [Double] {
 }
 
 struct KernelCase: Decodable {
+    var l1: [String: [Double]]
     var m: Int
     var nsamples: Int
     var runs: Int
@@ -78,6 +79,16 @@ struct KernelSHAPTests {
         let result = KernelSHAP.explain(features: c.m, samples: .count(c.nsamples), seed: 0) { $0.map(c.function.value) }
         #expect(abs(result.fullValue - c.fx) < 1e-12 && abs(result.emptyValue - c.fnull) < 1e-12)
         for i in 0..<c.m { #expect(abs(result.phi[i] - c.mean[i]) < 1e-9, "player \(i): \(result.phi[i]) vs shap \(c.mean[i])") }
+    }
+
+    @Test(arguments: [3, 5, 8])
+    func l1SelectionMatchesShap(features r: Int) throws {
+        let c = try kernelCases().first { $0.nsamples == (1 << $0.m) - 2 }!
+        let expected = try #require(c.l1[String(r)])
+        let result = KernelSHAP.explain(features: c.m, samples: .all, selectFeatures: r) { $0.map(c.function.value) }
+        #expect(result.phi.filter { $0 != 0 }.count == r)
+        for i in 0..<c.m { #expect(abs(result.phi[i] - expected[i]) < 1e-9, "player \(i): \(result.phi[i]) vs shap \(expected[i])") }
+        #expect(result.additivityError < 1e-9)
     }
 
     /// Sampled estimates: our mean over seeds against shap's mean over its seeds, within their sampling error.

@@ -72,7 +72,7 @@ def evaluate(fn, z):
     return out
 
 
-def kernel_case(fn, m, nsamples, seeds):
+def kernel_case(fn, m, nsamples, seeds, l1=()):
     background = np.zeros((1, m))
     x = np.ones((1, m))
     explainer = shap.KernelExplainer(lambda z: evaluate(fn, z), background)
@@ -83,7 +83,15 @@ def kernel_case(fn, m, nsamples, seeds):
             warnings.simplefilter("ignore")
             runs.append(explainer.shap_values(x, nsamples=nsamples, l1_reg=False, silent=True)[0])
     runs = np.array(runs)
-    return {"m": m, "nsamples": nsamples, "runs": len(seeds), "function": fn,
+    # L1 selection (shap's num_features(r), LARS): deterministic only when every coalition is enumerated.
+    selected = {}
+    for r in l1:
+        np.random.seed(seeds[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            selected[str(r)] = explainer.shap_values(x, nsamples=nsamples, l1_reg=f"num_features({r})",
+                                                     silent=True)[0].tolist()
+    return {"l1": selected, "m": m, "nsamples": nsamples, "runs": len(seeds), "function": fn,
             "mean": runs.mean(0).tolist(), "std": runs.std(0, ddof=1).tolist() if len(seeds) > 1 else None,
             "fx": float(evaluate(fn, x)[0]), "fnull": float(evaluate(fn, background)[0])}
 
@@ -92,7 +100,7 @@ def kernel_cases():
     rng = np.random.default_rng(7)
     cases = []
     # Full enumeration: 2^M - 2 coalitions, deterministic.
-    cases.append(kernel_case(value_function(rng, 10), 10, 2**10 - 2, [0]))
+    cases.append(kernel_case(value_function(rng, 10), 10, 2**10 - 2, [0], l1=(3, 5, 8)))
     # Sampling with shap's default budget 2M + 2048; the spread over seeds is the sampling error.
     for m in (16, 50):
         cases.append(kernel_case(value_function(rng, m), m, 2 * m + 2048, list(range(64))))
