@@ -30,7 +30,10 @@ public struct SHAPOptions: Sendable, Equatable {
 }
 
 /// What one clip's explanation found: enough to redraw it, audit it and write it to summary.json.
-public struct SHAPClipDetails: Sendable {
+///
+/// Encodes (for summary.json) as `frames`, `segments` (the supervoxel count; the label volume itself is left
+/// out), `phi`, `samples`, `seed`, `full_value`, `empty_value`, `additivity_error`.
+public struct SHAPClipDetails: Sendable, Encodable {
     /// Video frame indices of the clip.
     public var frames: [Int]
     /// The players: supervoxel labels over the clip (draw their borders with `borders(frame:)`).
@@ -45,6 +48,23 @@ public struct SHAPClipDetails: Sendable {
     public var emptyValue: Double
     /// |Σφ − (full − empty)|.
     public var additivityError: Double
+
+    enum CodingKeys: String, CodingKey {
+        case frames, segments, phi, samples, seed
+        case fullValue = "full_value", emptyValue = "empty_value", additivityError = "additivity_error"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(supervoxels.count, forKey: .segments)
+        try c.encode(phi, forKey: .phi)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(fullValue, forKey: .fullValue)
+        try c.encode(emptyValue, forKey: .emptyValue)
+        try c.encode(additivityError, forKey: .additivityError)
+    }
 }
 
 /// Maps for every crop plus per-clip details.

@@ -166,6 +166,12 @@ struct SHAPExplainerTests {
         #expect(p.last == 1 && zip(p, p.dropFirst()).allSatisfy { $0 <= $1 } && p.count > 3)
         let b = try explainer.explain(faceClip(crops), cancellation: Cancellation()) { _ in }
         #expect(a.maps == b)
+
+        // summary.json's record of a clip.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(a.clips[0])) as! [String: Any]
+        #expect(json["segments"] as? Int == a.clips[0].supervoxels.count)
+        #expect(json["samples"] as? Int == 60 && json["seed"] as? Int == 9 && json["frames"] as? [Int] == [10, 11, 12])
+        #expect((json["phi"] as? [Double])?.count == a.clips[0].phi.count && json["additivity_error"] is Double)
     }
 
     @Test func cancellationStopsBetweenBatches() throws {
