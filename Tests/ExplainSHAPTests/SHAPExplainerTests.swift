@@ -192,6 +192,14 @@ struct SHAPExplainerTests {
         #expect(throws: ExplainError.cancelled) { _ = try explainer.explain(faceClip(crops), cancellation: already) { _ in } }
     }
 
+    @Test func isABackgroundExplainerNamedShap() throws {
+        let explainer: any Explainer = SHAPExplainer(network: PooledLinear(), target: logit, preprocess: imagenet)
+        #expect(explainer.name == "shap" && explainer.cost == .background)
+        #expect(SHAPMask(rawValue: "blur") == .blur && SHAPMask(rawValue: "mean") == .mean && SHAPMask(rawValue: "zero") == nil)
+        let defaults = SHAPOptions()
+        #expect(defaults.segments == 50 && defaults.samples == .automatic && defaults.mask == .blur && defaults.selectFeatures == nil)
+    }
+
     @Test func exhaustiveEnumerationRefusesManySegments() throws {
         var options = SHAPOptions()
         options.samples = .all
