@@ -22,6 +22,8 @@ struct BenchSHAPCommand: ParsableCommand {
     @Option(help: "Images per forward pass.") var batch = 32
     @Option(help: "Engine threads.") var threads = 2
     @Option(help: "Sampling seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("labels-out"), help: "Write the supervoxel labels (T×H×W, float32 .npy) here.")
+    var labelsOut: String?
 
     func run() throws {
         guard let count = SHAPSamples(parsing: samples) else { throw CLIError("bench shap: --samples '\(samples)' is not auto, all or a count") }
@@ -61,6 +63,11 @@ struct BenchSHAPCommand: ParsableCommand {
         var result: SHAPExplanation?
         let total = try seconds { result = try explainer.explainDetailed(faceClip, cancellation: Cancellation()) { _ in } }
         let details = result!.clips[0]
+        if let labelsOut {
+            let s = details.supervoxels
+            try NumpyFile.write(Tensor(shape: [s.depth, s.height, s.width], data: s.labels.map(Float.init)),
+                                to: URL(fileURLWithPath: labelsOut))
+        }
         let coalitions = details.samples + 2
         let fields: [(String, String)] = [
             ("segments", "\(segments)"), ("players", "\(segmentsFound)"), ("samples", "\(details.samples)"),
