@@ -54,5 +54,6 @@ let package = Package(
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "Graphics", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
+        .testTarget(name: "ExplainSHAPTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "TestSupport"]),
     ]
 )

@@ -10,7 +10,7 @@ import Glibc
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks (timings as JSON).",
-                                                    subcommands: [BenchModelCommand.self])
+                                                    subcommands: [BenchModelCommand.self, BenchSHAPCommand.self])
 }
 
 struct BenchModelCommand: ParsableCommand {
