@@ -117,9 +117,12 @@ extension DetectorManifest {
         }
         if wrapper == .siameseTuning { named = try foldSiameseTuning(named) }
         if let headKey {
-            let full = keyPrefix + headKey
-            guard let w = named.first(where: { $0.0 == full })?.1 else {
-                throw ModelError.binding(architecture: "\(name)", missing: [full], unexpected: [], misshapen: [])
+            // Heads that sit behind an optional wrapper (`model.`) or a Dropout (`last_linear.1`) are found either way.
+            let full = keyPrefix + headKey, behindDropout = full.replacingOccurrences(of: ".weight", with: ".1.weight")
+            let unwrapped = [full, behindDropout].filter { $0.hasPrefix("model.") }.map { String($0.dropFirst(6)) }
+            let candidates = [full, behindDropout] + unwrapped
+            guard let (full, w) = candidates.lazy.compactMap({ key in named.first { $0.0 == key }.map { (key, $0.1) } }).first else {
+                throw ModelError.binding(architecture: "\(name)", missing: [keyPrefix + headKey], unexpected: [], misshapen: [])
             }
             let expected: Int? = {
                 switch output.kind {

@@ -76,7 +76,7 @@ public enum DetectorPresets {
         var m = DetectorManifest(name: "Xception (FaceForensics++)", architecture: "xception", variant: "ffpp",
                                  input: .halves(size: 299), crop: .margin(factor: 1.3),
                                  output: OutputSpec(kind: .softmax, classes: ["real", "fake"]), source: "preset ffpp:xception")
-        m.headKey = "model.last_linear.1.weight"
+        m.headKey = "model.last_linear.weight"
         m.gradcamLayer = "model.conv4"
         return m
     }
