@@ -47,6 +47,11 @@ public final class Detector: Sendable {
     public static func load(spec: String, weights: String?, assets: URL? = nil) throws -> Detector {
         var manifest = try DetectorManifest.resolve(spec: spec, assets: assets)
         if let weights { manifest.weights = URL(fileURLWithPath: weights) }
+        return try load(manifest: manifest)
+    }
+
+    /// Loads the manifest's weights file and binds it (see `load(spec:weights:assets:)`).
+    public static func load(manifest: DetectorManifest) throws -> Detector {
         guard let url = manifest.weights else { throw DetectionError.noWeights(detector: manifest.source) }
         let file: TensorFile
         do { file = try TensorFile.load(contentsOf: url) } catch {
