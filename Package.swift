@@ -53,5 +53,6 @@ let package = Package(
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Media", "TestSupport"]),
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
     ]
 )
