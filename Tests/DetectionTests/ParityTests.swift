@@ -1,0 +1,65 @@
+// Per-face scores against PyTorch on the same crops, through the presets' own preprocessing and heads.
+import Detection
+import Foundation
+import Media
+import Neural
+import Testing
+import TestSupport
+import Weights
+
+@Suite(.timeLimit(.minutes(1))) struct ParityTests {
+    let parity: [String: Any]
+    init() throws { parity = try jsonFixture("parity.json") }
+
+    func expected(_ key: String, _ field: String) throws -> Float {
+        let entry = try #require(parity[key] as? [String: Any])
+        return try #require(entry[field] as? NSNumber).floatValue
+    }
+
+    /// The icpr2020dfdc preset at the reduced width of the models fixture (same code path, smaller network).
+    func reducedIcpr(_ preset: String) throws -> DetectorManifest {
+        var m = try #require(DetectorPresets.named(preset)).manifest
+        m.variant = "w0.1d0.25r100"
+        m.input.size = 72
+        return m
+    }
+
+    @Test func efficientNetAutoAttB4MatchesPyTorchOnAFaceCrop() throws {
+        let file = try TensorFile.load(contentsOf: fixtureURL("models/effnet_autoatt/weights.pth"))
+        let detector = try Detector(manifest: try reducedIcpr("icpr2020dfdc:EfficientNetAutoAttB4"), tensors: file.namedTensors)
+        let crop = try PNG.read(contentsOf: detectionFixture("autoatt_crop.png"))
+        let out = try detector.score(detector.preprocess([crop]))[0]
+        expectClose([out.logit], [try expected("autoatt", "logit")], atol: 2e-4, rtol: 1e-3, "logit")
+        expectClose([out.probability], [try expected("autoatt", "probability")], atol: 5e-5, rtol: 0, "p_fake")
+        #expect(out.classProbabilities.count == 2 && abs(out.classProbabilities[0] + out.probability - 1) < 1e-6)
+    }
+
+    @Test func siameseTuningFoldsIntoTheHead() throws {
+        let file = try TensorFile.load(contentsOf: detectionFixture("autoatt_st.safetensors"))
+        let detector = try Detector(manifest: try reducedIcpr("icpr2020dfdc:EfficientNetAutoAttB4ST"), tensors: file.namedTensors)
+        let crop = try PNG.read(contentsOf: detectionFixture("autoatt_crop.png"))
+        let out = try detector.score(detector.preprocess([crop]))[0]
+        expectClose([out.logit], [try expected("autoatt_st", "logit")], atol: 1e-3, rtol: 1e-3, "ST logit")
+    }
+
+    @Test func tinyMesoDetectorMatchesPyTorch() throws {
+        let detector = try Detector.load(spec: detectionFixture("tiny/manifest.json").path, weights: nil)
+        let crop = try PNG.read(contentsOf: detectionFixture("tiny_crop.png"))
+        let out = try detector.score(detector.preprocess([crop]))[0]
+        let probs = try #require((parity["tiny"] as? [String: Any])?["probabilities"] as? [NSNumber]).map(\.floatValue)
+        expectClose(out.classProbabilities, probs, atol: 1e-5, rtol: 1e-4, "class probabilities")
+        expectClose([out.logit], [try expected("tiny", "logit")], atol: 1e-4, rtol: 1e-4, "logit")
+        #expect(out.predicted == (probs[1] > probs[0] ? 1 : 0))
+    }
+
+    @Test func preprocessingFollowsOrderScaleMeanStd() throws {
+        var m = try DetectorManifest.resolve(spec: detectionFixture("tiny/manifest.json").path)
+        m.input = InputSpec(size: 32, bgr: true, scale: 1, mean: [10, 20, 30], std: [2, 4, 5])
+        let detector = try Detector(manifest: m, tensors: TensorFile.load(contentsOf: detectionFixture("tiny/weights.safetensors"))
+            .removingCommonPrefixes().namedTensors)
+        let x = detector.preprocess([RGBImage(width: 8, height: 8, fill: (100, 150, 200))])   // resized to 32
+        #expect(x.shape == [1, 3, 32, 32])
+        let expected: [Float] = [95, 32.5, 14]   // BGR, blue first: (200 − 10) / 2, (150 − 20) / 4, (100 − 30) / 5
+        #expect([x.data[0], x.data[1024], x.data[2048]] == expected)
+    }
+}
