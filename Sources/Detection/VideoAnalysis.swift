@@ -108,10 +108,20 @@ public final class VideoAnalysis: @unchecked Sendable {
     /// - Throws: the first decode or hook failure (also recorded in `snapshot.error`); cancellation is not an error.
     @discardableResult
     public func run(each: ((FrameResult) throws -> Void)? = nil) throws -> Snapshot {
-        defer {
-            lock.withLock { state.finished = true }
-            done.signal()
+        do { try loop(each) } catch {
+            finish()
+            throw error
         }
+        finish()
+        return snapshot
+    }
+
+    private func finish() {
+        lock.withLock { state.finished = true }
+        done.signal()
+    }
+
+    private func loop(_ each: ((FrameResult) throws -> Void)?) throws {
         var tracker = FaceTracker(options: trackerOptions)
         var times = StageTimes()
         for k in frames {
@@ -132,7 +142,6 @@ public final class VideoAnalysis: @unchecked Sendable {
                 throw error
             }
         }
-        return snapshot
     }
 
     private func analyse(frame k: Int, tracker: inout FaceTracker, times: inout StageTimes) throws -> FrameResult {
