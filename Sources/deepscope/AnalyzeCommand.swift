@@ -26,6 +26,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Folder with MTCNN pnet/rnet/onet weights; default assets/mtcnn.") var mtcnn: String?
     @Option(help: "The probability at and above which a face counts as fake (MF votes).") var threshold: Double = 0.5
     @Option(help: "Engine threads (0: the engine's default).") var threads = 0
+    @Flag(help: "Also write each face crop, at the detector's input size, as crops/<frame>_<track>.png.") var crops = false
 
     func run() throws {
         guard threshold > 0, threshold < 1 else { throw CLIError("--threshold must be in (0, 1), got \(threshold)") }
@@ -55,7 +56,7 @@ struct AnalyzeCommand: ParsableCommand {
         guard let handle = FileHandle(forWritingAtPath: partial.path) else { throw CLIError("cannot write \(partial.path)") }
         defer { try? handle.close() }
         let analysis = VideoAnalysis(source: source, frames: Array(range), detector: detector, faces: faces,
-                                     hook: explainHook(detector: detector, into: dir))
+                                     hook: try explainHook(detector: detector, into: dir))
         let progress = ProgressBar(label: "analyze", total: analysis.frames.count)
         do {
             try analysis.run { result in
@@ -79,9 +80,18 @@ struct AnalyzeCommand: ParsableCommand {
                       v.frames, v.faces, v.tracks, mean, v.mf ?? .nan, v.mt ?? .nan, v.at ?? .nan)
     }
 
-    /// Where explainers plug in: a per-frame callback that sees each frame's crops and the detector's input
-    /// tensor (`FrameContext`). None yet; `--explain` will return one that writes maps, overlays and metrics.csv.
-    func explainHook(detector: Detector, into dir: URL) -> ((FrameContext) throws -> Void)? { nil }
+    /// Where explainers plug in: a per-frame callback that sees each frame's image, crops and the detector's
+    /// input tensor (`FrameContext`). Today it writes `--crops`; `--explain` adds maps, overlays and metrics.csv.
+    func explainHook(detector: Detector, into dir: URL) throws -> ((FrameContext) throws -> Void)? {
+        guard crops else { return nil }
+        let folder = dir.appendingPathComponent("crops")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return { context in
+            for (face, crop) in zip(context.result.faces, context.crops) {
+                try PNG.write(crop, to: folder.appendingPathComponent("\(context.frame)_\(face.track).png"))
+            }
+        }
+    }
 
     // MARK: - Shared helpers (also used by evaluate)
 
