@@ -26,10 +26,12 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Folder with MTCNN pnet/rnet/onet weights; default assets/mtcnn.") var mtcnn: String?
     @Option(help: "The probability at and above which a face counts as fake (MF votes).") var threshold: Double = 0.5
     @Option(help: "Engine threads (0: the engine's default).") var threads = 0
+    @Option(help: "Frames whose faces the detector scores as one batch (faster; more memory).") var batch = 4
     @Flag(help: "Also write each face crop, at the detector's input size, as crops/<frame>_<track>.png.") var crops = false
 
     func run() throws {
         guard threshold > 0, threshold < 1 else { throw CLIError("--threshold must be in (0, 1), got \(threshold)") }
+        guard batch >= 1, batch <= 256 else { throw CLIError("--batch must be in 1…256, got \(batch)") }
         let selected = try Self.shardSelection(videos, shard)
         if threads > 0 { Engine.threads = threads }
         let spec = try DetectorSpec(detector, weights: weights)
@@ -56,7 +58,7 @@ struct AnalyzeCommand: ParsableCommand {
         guard let handle = FileHandle(forWritingAtPath: partial.path) else { throw CLIError("cannot write \(partial.path)") }
         defer { try? handle.close() }
         let analysis = VideoAnalysis(source: source, frames: Array(range), detector: detector, faces: faces,
-                                     hook: try explainHook(detector: detector, into: dir))
+                                     framesPerBatch: batch, hook: try explainHook(detector: detector, into: dir))
         let progress = ProgressBar(label: "analyze", total: analysis.frames.count)
         do {
             try analysis.run { result in

@@ -24,11 +24,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Frames A:B[:STEP] of each video; default all.") var frames: String?
     @Option(help: "Folder with MTCNN pnet/rnet/onet weights; default assets/mtcnn.") var mtcnn: String?
     @Option(help: "The MF voting threshold.") var threshold: Double = 0.5
+    @Option(help: "Frames whose faces the detector scores as one batch.") var batch = 4
 
     struct Item { var path: String; var label: Int }
     struct Scored { var item: Item; var verdicts: VideoVerdicts; var frameScores: [Double] }
 
     func run() throws {
+        guard batch >= 1, batch <= 256 else { throw CLIError("--batch must be in 1…256, got \(batch)") }
         let items = try Self.readList(list)
         let spec = try DetectorSpec(detector, weights: weights)
         let model = try spec.makeDetector()
@@ -41,7 +43,8 @@ struct EvaluateCommand: ParsableCommand {
             do {
                 let source = try FFmpegVideo(path: item.path)
                 let range = try FacesCommand.frameRange(frames, frameCount: source.metadata.frameCount)
-                let snapshot = try VideoAnalysis(source: source, frames: Array(range), detector: model, faces: faces).run()
+                let snapshot = try VideoAnalysis(source: source, frames: Array(range), detector: model, faces: faces,
+                                             framesPerBatch: batch).run()
                 let v = VideoVerdicts(snapshot.results, threshold: threshold)
                 guard v.faces > 0 else { skipped.append((item.path, "no face found in \(v.frames) frames")); continue }
                 let frameScores = snapshot.results.compactMap { $0.mostFake.map { Double($0.output.probability) } }

@@ -73,6 +73,29 @@ import TestSupport
         #expect(abs(s.results[1].time - 3 / video.metadata.frameRate) < 1e-3)
     }
 
+    @Test func batchingAcrossFramesGivesTheSameScores() throws {
+        let (detector, mtcnn) = try tools()
+        func analyse(_ batch: Int) throws -> VideoAnalysis {
+            let video = try FFmpegVideo(path: assetURL("carphone_pristine.mp4").path)
+            let inputs = LockedCounter()
+            let a = VideoAnalysis(source: video, frames: Array(0..<7), detector: detector, faces: mtcnn, framesPerBatch: batch) { ctx in
+                #expect(ctx.input.shape.first == ctx.crops.count)
+                inputs.add()
+            }
+            try a.run()
+            #expect(inputs.value == 7)
+            return a
+        }
+        let single = try analyse(1).snapshot.results, batched = try analyse(3)
+        #expect(batched.snapshot.results.map(\.frame) == Array(0..<7))
+        #expect(batched.results(from: 5).map(\.frame) == [5, 6] && batched.results(from: 9).isEmpty)
+        for (a, b) in zip(single, batched.snapshot.results) {
+            #expect(a.faces.map(\.track) == b.faces.map(\.track))
+            expectClose(b.faces.flatMap(\.output.classProbabilities), a.faces.flatMap(\.output.classProbabilities),
+                        atol: 1e-6, rtol: 1e-5, "frame \(a.frame)")
+        }
+    }
+
     @Test func cancellationStopsEarly() throws {
         let (detector, mtcnn) = try tools()
         let video = try FFmpegVideo(path: assetURL("carphone_pristine.mp4").path)
