@@ -207,8 +207,8 @@ public final class VideoAnalysis: @unchecked Sendable {
         return frame
     }
 
-    /// Scores the faces of several frames as one batch (a batch of B4 crops runs ~25 % faster per crop than
-    /// single crops); returns each frame's result and its rows of the input tensor.
+    /// Scores the faces of several frames as one batch; returns each frame's result and its rows of the input
+    /// tensor.
     private func score(_ pending: [PendingFrame], times: inout StageTimes) throws -> [(FrameResult, Tensor)] {
         let t0 = DispatchTime.now().uptimeNanoseconds
         defer { times.detector += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }

@@ -26,7 +26,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Folder with MTCNN pnet/rnet/onet weights; default assets/mtcnn.") var mtcnn: String?
     @Option(help: "The probability at and above which a face counts as fake (MF votes).") var threshold: Double = 0.5
     @Option(help: "Engine threads (0: the engine's default).") var threads = 0
-    @Option(help: "Frames whose faces the detector scores as one batch (faster; more memory).") var batch = 4
+    @Option(help: "Frames whose faces the detector scores as one batch (more memory).") var batch = 1
     @Flag(help: "Also write each face crop, at the detector's input size, as crops/<frame>_<track>.png.") var crops = false
 
     func run() throws {

@@ -24,7 +24,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Frames A:B[:STEP] of each video; default all.") var frames: String?
     @Option(help: "Folder with MTCNN pnet/rnet/onet weights; default assets/mtcnn.") var mtcnn: String?
     @Option(help: "The MF voting threshold.") var threshold: Double = 0.5
-    @Option(help: "Frames whose faces the detector scores as one batch.") var batch = 4
+    @Option(help: "Frames whose faces the detector scores as one batch (more memory).") var batch = 1
 
     struct Item { var path: String; var label: Int }
     struct Scored { var item: Item; var verdicts: VideoVerdicts; var frameScores: [Double] }
