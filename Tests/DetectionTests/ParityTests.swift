@@ -52,6 +52,30 @@ import Weights
         #expect(out.predicted == (probs[1] > probs[0] ? 1 : 0))
     }
 
+    /// The FF++ release format (a whole pickled TransferModel, legacy serialisation, 2-D pointwise weights) through
+    /// the `ffpp:xception` preset, on the narrowed Xception of the models fixtures (fed 71×71, not 299).
+    @Test func ffppXceptionPresetMatchesPyTorch() throws {
+        var m = try #require(DetectorPresets.named("ffpp:xception")).manifest
+        m.input.size = 71
+        m.weights = fixtureURL("models_cnn/xception_ffpp.pth")
+        let detector = try Detector.load(manifest: m)
+        let io = try TensorFile.load(contentsOf: fixtureURL("models_cnn/xception_io.safetensors"))
+        let input = try #require(io["input"]), logits = try #require(io["logits"])
+        let plane = 71 * 71
+        let crops = (0..<input.shape[0]).map { n in
+            RGBImage(width: 71, height: 71, pixels: (0..<(plane * 3)).map { i in
+                UInt8(input.data[(n * 3 + i % 3) * plane + i / 3])
+            })
+        }
+        let out = try detector.score(detector.preprocess(crops))
+        for (n, o) in out.enumerated() {
+            let z = [Double(logits.data[2 * n]), Double(logits.data[2 * n + 1])]
+            let pFake = 1 / (1 + exp(z[0] - z[1]))
+            #expect(abs(Double(o.probability) - pFake) < 1e-4, "item \(n): \(o.probability) vs \(pFake)")
+            #expect(abs(Double(o.logit) - (z[1] - z[0])) < 2e-3 * max(1, abs(z[1] - z[0])), "item \(n) logit")
+        }
+    }
+
     @Test func preprocessingFollowsOrderScaleMeanStd() throws {
         var m = try DetectorManifest.resolve(spec: detectionFixture("tiny/manifest.json").path)
         m.input = InputSpec(size: 32, bgr: true, scale: 1, mean: [10, 20, 30], std: [2, 4, 5])
