@@ -103,6 +103,11 @@ import TestSupport
              "the checkpoint does not fit xception"),
             (["--detector", tiny, "--weights", dir.appendingPathComponent("none.pth").path], "none.pth"),
         ]
+        let corrupt = dir.appendingPathComponent("corrupt.mp4")
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: corrupt)
+        let videoFailure = try run(["analyze", corrupt.path, "--detector", tiny, "--out", out])
+        #expect(videoFailure.status != 0 && videoFailure.stderr.contains("corrupt.mp4"), "\(videoFailure.stderr)")
+        #expect(videoFailure.stderr.split(separator: "\n").count == 1, "\(videoFailure.stderr)")
         for (args, message) in cases {
             let r = try run(["analyze", sample, "--frames", "0:1", "--out", out] + args)
             #expect(r.status != 0, "\(args)")
@@ -136,6 +141,11 @@ import TestSupport
         }
         let png = try Data(contentsOf: out.appendingPathComponent("roc.png"))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+
+        let unlabelled = dir.appendingPathComponent("unlabelled.csv")
+        try Data("path,label\n\(sample),maybe\n".utf8).write(to: unlabelled)
+        let badLabel = try run(["evaluate", unlabelled.path, "--detector", tiny, "--out", out.path])
+        #expect(badLabel.status != 0 && badLabel.stderr.contains("line 2: label 'maybe' must be 0, 1, real or fake"), "\(badLabel.stderr)")
 
         let none = dir.appendingPathComponent("none.csv")
         try Data("missing.mp4,1\n".utf8).write(to: none)

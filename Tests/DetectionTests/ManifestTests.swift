@@ -104,4 +104,37 @@ import TestSupport
             #expect("\(error)" == "detector preset sbi:efficientnet-b4: no weights file (pass --weights FILE)")
         }
     }
+
+    /// Every field of a valid manifest replaced by every kind of wrong value: a parse either succeeds or throws a
+    /// `DetectionError` naming a field — never traps.
+    @Test func wrongValuesEverywhereNeverCrash() throws {
+        let valid = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: detectionFixture("tiny/manifest.json"))) as? [String: Any])
+        let wrong: [Any] = ["x", -1, 0, 1e300, 2.5, true, NSNull(), [Any](), [1, 2, 3], ["a": 1], ["size": "big"]]
+        var refused = 0
+        for key in valid.keys.sorted() {
+            for value in wrong {
+                var top = valid
+                top[key] = value
+                var objects = [top]
+                if var nested = valid[key] as? [String: Any] {
+                    for inner in nested.keys.sorted() {
+                        let saved = nested[inner]
+                        nested[inner] = value
+                        var copy = valid
+                        copy[key] = nested
+                        objects.append(copy)
+                        nested[inner] = saved
+                    }
+                }
+                for object in objects {
+                    let data = try JSONSerialization.data(withJSONObject: object)
+                    do { _ = try DetectorManifest.parse(data, source: "m.json", directory: dir) } catch let e as DetectionError {
+                        #expect(e.description.hasPrefix("detector manifest m.json: "))
+                        refused += 1
+                    }
+                }
+            }
+        }
+        #expect(refused > 50)
+    }
 }
