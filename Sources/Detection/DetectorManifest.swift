@@ -136,7 +136,7 @@ extension DetectorManifest {
         }
         let r = FieldReader(source: source, directory: directory)
         let schema = try r.int(root, "schema", in: "", default: 1)
-        guard schema == 1 else { throw r.fail("schema", "must be 1 (this deepscope reads schema 1), got \(schema)") }
+        guard schema == 1 else { throw r.fail("schema", "must be 1 (this deepscope reads schema 1), got \(schema ?? 1)") }
         let architecture = try r.string(root, "architecture", in: "")
         guard let architecture, !architecture.isEmpty else { throw r.fail("architecture", "is required (a string such as \"efficientnet\")") }
         var layout = try r.string(root, "layout", in: "")

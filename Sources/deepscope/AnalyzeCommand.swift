@@ -54,8 +54,8 @@ struct AnalyzeCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let framesURL = dir.appendingPathComponent("frames.jsonl")
         let partial = dir.appendingPathComponent(".frames.jsonl.partial")
-        FileManager.default.createFile(atPath: partial.path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: partial.path) else { throw CLIError("cannot write \(partial.path)") }
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: partial.path) else { throw CLIError("cannot write \(partial.path)") }
         defer { try? handle.close() }
         let analysis = VideoAnalysis(source: source, frames: Array(range), detector: detector, faces: faces,
                                      framesPerBatch: batch, hook: try explainHook(detector: detector, into: dir))

@@ -135,7 +135,8 @@ struct EvaluateCommand: ParsableCommand {
             perLevel[name] = ["count": m.count, "positives": m.positives, "negatives": m.negatives, "auc": n(m.auc),
                               "eer": n(m.eer), "eerThreshold": n(m.eerThreshold), "logLoss": m.logLoss,
                               "atHalf": Self.thresholdObject(m.atHalf),
-                              "atEER": m.atEER.map(Self.thresholdObject) ?? NSNull(), "note": m.note ?? NSNull()]
+                              "atEER": m.atEER.map { Self.thresholdObject($0) as Any } ?? NSNull(),
+                              "note": m.note.map { $0 as Any } ?? NSNull()]
         }
         object["levels"] = perLevel
         try AnalyzeCommand.writeJSON(object, to: dir.appendingPathComponent("metrics.json"))

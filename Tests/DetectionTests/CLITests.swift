@@ -142,6 +142,16 @@ import TestSupport
         let png = try Data(contentsOf: out.appendingPathComponent("roc.png"))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
 
+        // One class only: the threshold metrics are defined, AUC and EER are null with a note saying why.
+        let fakes = dir.appendingPathComponent("fakes.csv")
+        try Data("\(sample),fake\ncopy.mp4,fake\n".utf8).write(to: fakes)
+        let oneClass = try run(["evaluate", fakes.path, "--detector", tiny, "--frames", "0:2", "--out", out.appendingPathComponent("one").path])
+        #expect(oneClass.status == 0, "\(oneClass.stderr)")
+        #expect(oneClass.stdoutText.contains("note: only one class (fake)"))
+        let one = try #require(try json(out.appendingPathComponent("one/metrics.json"))["levels"] as? [String: [String: Any]])
+        #expect(one["video-mean"]?["auc"] is NSNull && one["video-mean"]?["atEER"] is NSNull)
+        #expect((one["video-mean"]?["atHalf"] as? [String: Any])?["recall"] is Double)
+
         let unlabelled = dir.appendingPathComponent("unlabelled.csv")
         try Data("path,label\n\(sample),maybe\n".utf8).write(to: unlabelled)
         let badLabel = try run(["evaluate", unlabelled.path, "--detector", tiny, "--out", out.path])
