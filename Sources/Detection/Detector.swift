@@ -77,7 +77,23 @@ public final class Detector: Sendable {
 
     /// The face cut from `frame` by the detector's crop policy, at its input size.
     public func crop(_ frame: RGBImage, _ face: Face) throws -> RGBImage {
-        try cropFace(frame, face, policy: manifest.crop, size: manifest.input.size)
+        let size = manifest.input.size
+        switch manifest.crop {
+        case .face(let policy):
+            return try cropFace(frame, face, policy: policy, size: size)
+        case .box(let margin):
+            let b = face.box
+            let w = Double(b.x2 - b.x1), h = Double(b.y2 - b.y1)
+            // Python's int() truncates toward zero; the far edges get SBI's +1.
+            let x0 = max(0, Int((Double(b.x1) - margin * w).rounded(.towardZero)))
+            let y0 = max(0, Int((Double(b.y1) - margin * h).rounded(.towardZero)))
+            let x1 = min(frame.width, Int((Double(b.x2) + margin * w).rounded(.towardZero)) + 1)
+            let y1 = min(frame.height, Int((Double(b.y2) + margin * h).rounded(.towardZero)) + 1)
+            guard w.isFinite, h.isFinite, x1 > x0, y1 > y0 else {
+                throw FacesError.invalidCrop("the face box lies outside the \(frame.width)×\(frame.height) frame")
+            }
+            return frame.crop(x: x0, y: y0, width: x1 - x0, height: y1 - y0).resizedBilinear(width: size, height: size)
+        }
     }
 
     /// Crops as the network's N×3×S×S input: channel order, then (pixel / scale − mean) / std.

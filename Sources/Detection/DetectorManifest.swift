@@ -27,6 +27,29 @@ public struct InputSpec: Sendable, Equatable {
     public static func halves(size: Int) -> InputSpec { InputSpec(size: size, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]) }
 }
 
+/// How a detector's face is cut out of the frame: one of the Faces module's policies, or a box-relative crop.
+public enum DetectorCrop: Sendable, Equatable {
+    case face(CropPolicy)
+    /// SBI's `crop_face(..., crop_by_bbox=True, phase='test')`: the box grown by `margin`·width left and right and
+    /// `margin`·height above and below (Python `int()` truncation, +1 on the far edges), clamped to the frame, then
+    /// squashed to the input size (cv2.resize, aspect not kept).
+    case box(margin: Double)
+
+    public static func scale(margin: Double) -> DetectorCrop { .face(.scale(margin: margin)) }
+    public static func margin(factor: Double) -> DetectorCrop { .face(.margin(factor: factor)) }
+    public static var align5: DetectorCrop { .face(.align5) }
+
+    /// A short human-readable form, e.g. `margin(×1.3)`.
+    public var name: String {
+        switch self {
+        case .face(.scale(let margin)): return "scale(margin \(margin))"
+        case .face(.margin(let factor)): return "margin(×\(factor))"
+        case .face(.align5): return "align5"
+        case .box(let margin): return "box(margin \(margin))"
+        }
+    }
+}
+
 /// The classifier an `embedding` head applies to the network's embedding.
 public enum EmbeddingClassifier: String, Sendable, Equatable, CaseIterable {
     /// k nearest neighbours in a labelled gallery (Euclidean distance between L2-normalised embeddings).
@@ -98,7 +121,7 @@ public struct DetectorManifest: Sendable, Equatable {
     public var keyRenames: [String: String] = [:]
     public var wrapper: CheckpointWrapper?
     public var input: InputSpec
-    public var crop: CropPolicy
+    public var crop: DetectorCrop
     public var output: OutputSpec
     public var gradcamLayer: String?
     public var attentionLayer: String?
@@ -108,7 +131,7 @@ public struct DetectorManifest: Sendable, Equatable {
     public var source: String
 
     public init(name: String, architecture: String, variant: String? = nil, padding: String? = nil,
-                input: InputSpec, crop: CropPolicy, output: OutputSpec, source: String) {
+                input: InputSpec, crop: DetectorCrop, output: OutputSpec, source: String) {
         self.name = name; self.architecture = architecture; self.variant = variant; self.padding = padding
         self.input = input; self.crop = crop; self.output = output; self.source = source
     }
@@ -188,7 +211,7 @@ extension DetectorManifest {
         return spec
     }
 
-    private static func parseCrop(_ root: [String: Any], _ r: FieldReader) throws -> CropPolicy {
+    private static func parseCrop(_ root: [String: Any], _ r: FieldReader) throws -> DetectorCrop {
         guard let crop = try r.object(root, "crop", in: "") else { return .scale(margin: 0) }
         let policy = try r.string(crop, "policy", in: "crop.") ?? "scale"
         switch policy {
@@ -202,8 +225,12 @@ extension DetectorManifest {
             return .margin(factor: factor)
         case "align5":
             return .align5
+        case "box":
+            let margin = try r.double(crop, "margin", in: "crop.") ?? 0.125
+            guard margin >= 0, margin < 10 else { throw r.fail("crop.margin", "must be in [0, 10)") }
+            return .box(margin: margin)
         default:
-            throw r.fail("crop.policy", "must be \"scale\", \"margin\" or \"align5\", got \"\(policy)\"")
+            throw r.fail("crop.policy", "must be \"scale\", \"margin\", \"align5\" or \"box\", got \"\(policy)\"")
         }
     }
 

@@ -117,12 +117,13 @@ public enum DetectorPresets {
     // MARK: - Self-Blended Images (Shiohara & Yamasaki)
 
     /// src/model.py: `net` = efficientnet_pytorch B4 (advprop) with a 2-way `_fc`, fed RGB/255 without
-    /// normalisation at 380; class 1 = fake. SBI crops the RetinaFace box with margins; deepscope uses the ×1.3
-    /// square around the MTCNN box.
+    /// normalisation at 380; class 1 = fake. Faces as src/inference/preprocess.py crops them: the detector's box
+    /// grown by an eighth of its size on every side and squashed to 380×380 (deepscope's box comes from MTCNN,
+    /// SBI's from RetinaFace).
     static let sbi = Preset(name: "sbi:efficientnet-b4",
-                            summary: "Shiohara & Yamasaki 2022, SBI EfficientNet-B4 (softmax real/fake, 380, RGB/255)") {
+                            summary: "Shiohara & Yamasaki 2022, SBI EfficientNet-B4 (softmax real/fake, 380, RGB/255, box +1/8)") {
         var m = DetectorManifest(name: "EfficientNet-B4 (SBI)", architecture: "efficientnet", variant: "b4",
-                                 padding: "lukemelas-0.7", input: InputSpec(size: 380), crop: .margin(factor: 1.3),
+                                 padding: "lukemelas-0.7", input: InputSpec(size: 380), crop: .box(margin: 0.125),
                                  output: OutputSpec(kind: .softmax, classes: ["real", "fake"]), source: "preset sbi:efficientnet-b4")
         m.keyPrefix = "net."
         m.headKey = "_fc.weight"

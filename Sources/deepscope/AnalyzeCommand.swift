@@ -172,15 +172,9 @@ struct AnalyzeCommand: ParsableCommand {
 
     static func detectorInfo(_ d: Detector) -> [String: Any] {
         let m = d.manifest
-        let crop: String
-        switch m.crop {
-        case .scale(let margin): crop = "scale(margin \(margin))"
-        case .margin(let factor): crop = "margin(×\(factor))"
-        case .align5: crop = "align5"
-        }
         return ["name": m.name, "source": m.source, "architecture": m.architecture, "variant": m.variant ?? NSNull(),
                 "weights": m.weights?.path ?? NSNull(), "head": m.output.kind.name, "classes": m.output.classes,
-                "inputSize": m.input.size, "crop": crop]
+                "inputSize": m.input.size, "crop": m.crop.name]
     }
 
     static func summary(video: String, metadata: VideoMetadata, detector: Detector, snapshot: VideoAnalysis.Snapshot,

@@ -1,5 +1,6 @@
 // Per-face scores against PyTorch on the same crops, through the presets' own preprocessing and heads.
 import Detection
+import Faces
 import Foundation
 import Media
 import Neural
@@ -74,6 +75,25 @@ import Weights
             #expect(abs(Double(o.probability) - pFake) < 1e-4, "item \(n): \(o.probability) vs \(pFake)")
             #expect(abs(Double(o.logit) - (z[1] - z[0])) < 2e-3 * max(1, abs(z[1] - z[0])), "item \(n) logit")
         }
+    }
+
+    /// SBI's test-time crop: box ± 1/8 of its size, int() truncation, +1 on the far edges, clamped, squashed.
+    @Test func boxCropFollowsSBI() throws {
+        var m = try DetectorManifest.resolve(spec: detectionFixture("tiny/manifest.json").path)
+        m.crop = try #require(DetectorPresets.named("sbi:efficientnet-b4")).manifest.crop
+        #expect(m.crop == .box(margin: 0.125))
+        let detector = try Detector(manifest: m, tensors: TensorFile.load(contentsOf: detectionFixture("tiny/weights.safetensors"))
+            .removingCommonPrefixes().namedTensors)
+        let frame = RGBImage(width: 100, height: 80, pixels: (0..<(100 * 80 * 3)).map { UInt8(truncatingIfNeeded: $0 * 31 / 7) })
+        func face(_ x1: Float, _ y1: Float, _ x2: Float, _ y2: Float) -> Face {
+            Face(box: FaceBox(x1: x1, y1: y1, x2: x2, y2: y2), probability: 1, landmarks: [])
+        }
+        // w = 40.2, h = 40.7: x 20.5 − 5.025 → 15, 60.7 + 5.025 → 65 (+1); y 10.2 − 5.0875 → 5, 50.9 + 5.0875 → 55 (+1).
+        #expect(try detector.crop(frame, face(20.5, 10.2, 60.7, 50.9))
+                == frame.crop(x: 15, y: 5, width: 51, height: 51).resizedBilinear(width: 32, height: 32))
+        // Clamped at the frame's edges: x from 0 (−2.5 truncates to −2), y to the bottom row.
+        #expect(try detector.crop(frame, face(2, 60, 30, 79)) == frame.crop(x: 0, y: 57, width: 34, height: 23).resizedBilinear(width: 32, height: 32))
+        #expect(throws: (any Error).self) { try detector.crop(frame, face(200, 200, 240, 240)) }
     }
 
     @Test func preprocessingFollowsOrderScaleMeanStd() throws {

@@ -33,6 +33,7 @@ import Weights
         let ffpp = try #require(DetectorPresets.named("ffpp:xception")).manifest
         #expect(ffpp.input == .halves(size: 299) && ffpp.crop == .margin(factor: 1.3) && ffpp.output.kind == .softmax)
         let sbi = try #require(DetectorPresets.named("sbi:efficientnet-b4")).manifest
+        #expect(sbi.crop == .box(margin: 0.125))
         #expect(sbi.input.size == 380 && sbi.input.mean == [0, 0, 0] && sbi.input.std == [1, 1, 1] && sbi.input.scale == 255)
         for name in ["xception", "efficientnetb4", "meso4", "meso4Inception", "resnet34"] {
             let m = try #require(DetectorPresets.named("deepfakebench:\(name)")).manifest
