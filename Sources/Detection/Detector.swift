@@ -93,6 +93,20 @@ public final class Detector: Sendable {
                 throw FacesError.invalidCrop("the face box lies outside the \(frame.width)×\(frame.height) frame")
             }
             return frame.crop(x: x0, y: y0, width: x1 - x0, height: y1 - y0).resizedBilinear(width: size, height: size)
+        case .aligned(let scale):
+            guard face.landmarks.count == 5 else {
+                throw FacesError.invalidCrop("align5 needs 5 landmarks, the face has \(face.landmarks.count)")
+            }
+            // DeepfakeBench's template is h(T) with h(p) = p / s + N(s − 1) / (2s). Faces aligns landmarks L to T
+            // by the least-squares similarity F; least squares commutes with similarities, so aligning
+            // g(L) with g = F⁻¹ ∘ h⁻¹ ∘ F gives F ∘ g⁻¹ = h ∘ F — DeepfakeBench's transform — through Faces' own warp.
+            let f = SimilarityTransform.leastSquares(from: face.landmarks, to: alignmentTemplate(size: size))
+            let offset = Double(size) * (scale - 1) / (2 * scale)
+            let hInverse = SimilarityTransform(a: scale, b: 0, tx: -offset * scale, ty: -offset * scale)
+            let g = compose(f.inverted(), compose(hInverse, f))
+            var moved = face
+            moved.landmarks = face.landmarks.map(g.apply)
+            return try cropFace(frame, moved, policy: .align5, size: size)
         }
     }
 
@@ -125,6 +139,12 @@ public final class Detector: Sendable {
 
     /// Applies the head to a raw network output (what `run` or a recorded graph produced).
     public func outputs(fromRaw raw: Tensor) throws -> [DetectorOutput] { try head.outputs(raw) }
+}
+
+/// a ∘ b: apply b, then a.
+private func compose(_ a: SimilarityTransform, _ b: SimilarityTransform) -> SimilarityTransform {
+    SimilarityTransform(a: a.a * b.a - a.b * b.b, b: a.b * b.a + a.a * b.b,
+                        tx: a.a * b.tx - a.b * b.ty + a.tx, ty: a.b * b.tx + a.a * b.ty + a.ty)
 }
 
 // MARK: - Binding

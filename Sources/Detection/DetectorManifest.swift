@@ -34,6 +34,9 @@ public enum DetectorCrop: Sendable, Equatable {
     /// `margin`·height above and below (Python `int()` truncation, +1 on the far edges), clamped to the frame, then
     /// squashed to the input size (cv2.resize, aspect not kept).
     case box(margin: Double)
+    /// DeepfakeBench's `img_align_crop(scale=1.3)`: the ArcFace 5-point alignment with the template shrunk by
+    /// `scale` about the output's centre (a wider field of view), black outside the frame.
+    case aligned(scale: Double)
 
     public static func scale(margin: Double) -> DetectorCrop { .face(.scale(margin: margin)) }
     public static func margin(factor: Double) -> DetectorCrop { .face(.margin(factor: factor)) }
@@ -46,6 +49,7 @@ public enum DetectorCrop: Sendable, Equatable {
         case .face(.margin(let factor)): return "margin(×\(factor))"
         case .face(.align5): return "align5"
         case .box(let margin): return "box(margin \(margin))"
+        case .aligned(let scale): return "align5(scale \(scale))"
         }
     }
 }
@@ -224,7 +228,9 @@ extension DetectorManifest {
             guard factor > 0, factor < 10 else { throw r.fail("crop.factor", "must be in (0, 10)") }
             return .margin(factor: factor)
         case "align5":
-            return .align5
+            let scale = try r.double(crop, "scale", in: "crop.") ?? 1
+            guard scale >= 1, scale < 10 else { throw r.fail("crop.scale", "must be in [1, 10)") }
+            return scale == 1 ? .align5 : .aligned(scale: scale)
         case "box":
             let margin = try r.double(crop, "margin", in: "crop.") ?? 0.125
             guard margin >= 0, margin < 10 else { throw r.fail("crop.margin", "must be in [0, 10)") }

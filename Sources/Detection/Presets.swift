@@ -84,14 +84,14 @@ public enum DetectorPresets {
     // MARK: - DeepfakeBench (Yan et al.)
 
     /// training/config/detector/*.yaml: resolution 256, mean = std = 0.5, 2 classes (1 = fake); networks under
-    /// `backbone.` (removed on load like any wrapper prefix). DeepfakeBench aligns faces on dlib's 81 landmarks
-    /// with a 1.3 margin; deepscope approximates that with the FF++ ×1.3 square around the MTCNN box.
+    /// `backbone.` (removed on load like any wrapper prefix). Faces are aligned as preprocessing/preprocess.py's
+    /// `img_align_crop(scale=1.3)` does, on MTCNN's five landmarks (DeepfakeBench takes them from dlib's 81).
     static let deepfakeBench: [Preset] = {
         func make(_ model: String, _ summary: String, architecture: String, variant: String? = nil,
                   padding: String? = nil, head: String, gradcam: String?, renames: [String: String] = [:]) -> Preset {
             Preset(name: "deepfakebench:\(model)", summary: "DeepfakeBench \(summary) (softmax real/fake, 256, mean=std=0.5)") {
                 var m = DetectorManifest(name: "\(model) (DeepfakeBench)", architecture: architecture, variant: variant,
-                                         padding: padding, input: .halves(size: 256), crop: .margin(factor: 1.3),
+                                         padding: padding, input: .halves(size: 256), crop: .aligned(scale: 1.3),
                                          output: OutputSpec(kind: .softmax, classes: ["real", "fake"]),
                                          source: "preset deepfakebench:\(model)")
                 m.keyRenames = renames

@@ -40,6 +40,11 @@ import TestSupport
         let m = try parse(#"{"architecture":"xception","layout":"ffpp","input":{"size":299},"weights":"/abs/w.pth"}"#)
         #expect(m.variant == "ffpp")
         #expect(m.weights?.path == "/abs/w.pth")
+        #expect(m.crop == .scale(margin: 0))   // the default policy
+        let aligned = try parse(#"{"architecture":"meso4","input":{"size":256},"crop":{"policy":"align5","scale":1.3}}"#)
+        #expect(aligned.crop == .aligned(scale: 1.3))
+        let box = try parse(#"{"architecture":"meso4","input":{"size":256},"crop":{"policy":"box"}}"#)
+        #expect(box.crop == .box(margin: 0.125))
     }
 
     @Test func errorsNameTheField() {

@@ -96,6 +96,31 @@ import Weights
         #expect(throws: (any Error).self) { try detector.crop(frame, face(200, 200, 240, 240)) }
     }
 
+    /// DeepfakeBench's img_align_crop(scale=1.3) on a synthetic frame, against skimage + cv2.warpAffine.
+    @Test func alignedCropFollowsDeepfakeBench() throws {
+        // Any network will do for the crop; the reduced EfficientNet takes any input size.
+        var m = try reducedIcpr("icpr2020dfdc:EfficientNetAutoAttB4")
+        m.crop = try #require(DetectorPresets.named("deepfakebench:xception")).manifest.crop
+        #expect(m.crop == .aligned(scale: 1.3))
+        m.input.size = 64
+        let detector = try Detector(manifest: m, tensors: TensorFile.load(contentsOf: fixtureURL("models/effnet_autoatt/weights.pth")).namedTensors)
+        var pixels = [UInt8](repeating: 0, count: 176 * 144 * 3)
+        for y in 0..<144 { for x in 0..<176 {
+            let i = (y * 176 + x) * 3
+            pixels[i] = UInt8(255 * x / 175); pixels[i + 1] = UInt8(255 * y / 143); pixels[i + 2] = UInt8(255 * (x + y) / 318)
+        } }
+        let entry = try #require(parity["dfb_align"] as? [String: Any])
+        let marks = try #require(entry["landmarks"] as? [[Double]]).map { FacePoint(x: Float($0[0]), y: Float($0[1])) }
+        let face = Face(box: FaceBox(x1: 70, y1: 40, x2: 110, y2: 95), probability: 1, landmarks: marks)
+        let ours = try detector.crop(RGBImage(width: 176, height: 144, pixels: pixels), face)
+        let theirs = try PNG.read(contentsOf: detectionFixture("dfb_align_crop.png"))
+        #expect(ours.width == 64 && ours.height == 64 && theirs.width == 64)
+        let diffs = zip(ours.pixels, theirs.pixels).map { abs(Int($0) - Int($1)) }
+        // cv2 interpolates in fixed point (1/32 pixel, 11-bit weights); one or two grey levels apart is that rounding.
+        #expect(diffs.max()! <= 2, "max difference \(diffs.max()!)")
+        #expect(Double(diffs.reduce(0, +)) / Double(diffs.count) < 0.5)
+    }
+
     @Test func preprocessingFollowsOrderScaleMeanStd() throws {
         var m = try DetectorManifest.resolve(spec: detectionFixture("tiny/manifest.json").path)
         m.input = InputSpec(size: 32, bgr: true, scale: 1, mean: [10, 20, 30], std: [2, 4, 5])

@@ -15,6 +15,9 @@ Writes Tests/Fixtures/detection/:
   autoatt_st.safetensors (float16), and
   (c) tiny/: a DeepfakeBench Meso4 at input 32 (softmax real/fake, mean = std = 0.5) with a manifest, used by the
   CLI tests; tiny_crop.png is its 32×32 input.
+- dfb_align_crop.png + parity.json "dfb_align": DeepfakeBench's img_align_crop(scale=1.3) (skimage
+  SimilarityTransform + cv2.warpAffine, as preprocessing/preprocess.py) at 64×64 on a synthetic 176×144 gradient
+  frame that the test rebuilds with the same integer formula, for five fixed landmarks.
 """
 import json
 import os
@@ -264,9 +267,51 @@ def make_parity():
     print(json.dumps(parity))
 
 
+# MARK: - DeepfakeBench alignment
+
+GRADIENT_LANDMARKS = [[77.5, 61.75], [98.5, 56.5], [91.25, 69.0], [85.0, 83.25], [101.75, 79.25]]
+
+
+def gradient_frame():
+    """176×144 RGB: R = 255x // 175, G = 255y // 143, B = 255(x + y) // 318 (integer arithmetic on both sides)."""
+    y, x = np.mgrid[0:144, 0:176]
+    return np.stack([255 * x // 175, 255 * y // 143, 255 * (x + y) // 318], axis=2).astype(np.uint8)
+
+
+def dfb_img_align_crop(img, landmark, outsize, scale=1.3):
+    """DeepfakeBench preprocessing/preprocess.py img_align_crop, restated."""
+    from skimage import transform as trans
+    dst = np.array([[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366], [33.5493, 92.3655],
+                    [62.7299, 92.2041]], dtype=np.float32)
+    dst[:, 0] += 8.0
+    dst[:, 0] = dst[:, 0] * outsize[0] / 112
+    dst[:, 1] = dst[:, 1] * outsize[1] / 112
+    margin = scale - 1
+    xm, ym = outsize[0] * margin / 2.0, outsize[1] * margin / 2.0
+    dst[:, 0] += xm
+    dst[:, 1] += ym
+    dst[:, 0] *= outsize[0] / (outsize[0] + 2 * xm)
+    dst[:, 1] *= outsize[1] / (outsize[1] + 2 * ym)
+    tform = trans.SimilarityTransform()
+    tform.estimate(np.array(landmark, np.float32), dst)
+    return cv2.warpAffine(img, tform.params[0:2, :], (outsize[1], outsize[0]))
+
+
+def make_alignment():
+    crop = dfb_img_align_crop(gradient_frame(), GRADIENT_LANDMARKS, (64, 64))
+    save_png(os.path.join(OUT, "dfb_align_crop.png"), crop)
+    path = os.path.join(OUT, "parity.json")
+    parity = json.load(open(path))
+    parity["dfb_align"] = {"landmarks": GRADIENT_LANDMARKS, "size": 64, "scale": 1.3}
+    with open(path, "w") as f:
+        json.dump(parity, f, indent=1)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["keys", "parity"]
+    which = sys.argv[1:] or ["keys", "parity", "align"]
     if "keys" in which:
         make_keys()
     if "parity" in which:
         make_parity()
+    if "align" in which:
+        make_alignment()
