@@ -110,18 +110,22 @@ public final class Detector: Sendable {
         }
     }
 
-    /// Crops as the network's N×3×S×S input: channel order, then (pixel / scale − mean) / std.
+    /// Crops as the network's N×3×S×S input: channel order, then (pixel / scale − mean) / std (S = size − trim).
     /// A crop of another size is resized bilinearly first.
     public func preprocess(_ crops: [RGBImage]) -> Tensor {
-        let spec = manifest.input, s = spec.size, plane = s * s
-        var out = Tensor(shape: [crops.count, 3, s, s])
+        let spec = manifest.input, s = spec.size, side = s - spec.trim, plane = side * side
+        var out = Tensor(shape: [crops.count, 3, side, side])
         for (n, image) in crops.enumerated() {
             let img = image.width == s && image.height == s ? image : image.resizedBilinear(width: s, height: s)
             for c in 0..<3 {
                 let source = spec.bgr ? 2 - c : c
                 let mean = spec.mean[c], std = spec.std[c], scale = spec.scale
                 let base = (n * 3 + c) * plane
-                for p in 0..<plane { out.data[base + p] = (Float(img.pixels[p * 3 + source]) / scale - mean) / std }
+                for y in 0..<side {
+                    for x in 0..<side {
+                        out.data[base + y * side + x] = (Float(img.pixels[(y * s + x) * 3 + source]) / scale - mean) / std
+                    }
+                }
             }
         }
         return out

@@ -13,6 +13,12 @@ public struct InputSpec: Sendable, Equatable {
     public var scale: Float
     public var mean: [Float]
     public var std: [Float]
+    /// Trailing rows and columns dropped after preprocessing (the network sees size − trim pixels).
+    ///
+    /// DeepfakeBench's EfficientNet-B4 replaces efficientnet_pytorch's stem by an unpadded `nn.Conv2d(3, 48, 3, 2)`.
+    /// The SAME-padded stem pads only the bottom and right (0, 1, 0, 1), so on an input without its last row and
+    /// column it computes exactly what the unpadded stem computes on the whole crop: trim 1 reproduces it.
+    public var trim = 0
 
     public init(size: Int, bgr: Bool = false, scale: Float = 255, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1]) {
         self.size = size; self.bgr = bgr; self.scale = scale; self.mean = mean; self.std = std
@@ -212,6 +218,8 @@ extension DetectorManifest {
         spec.mean = try r.floats3(input, "mean", in: "input.") ?? [0, 0, 0]
         spec.std = try r.floats3(input, "std", in: "input.") ?? [1, 1, 1]
         guard spec.std.allSatisfy({ $0 > 0 }) else { throw r.fail("input.std", "must hold three positive numbers") }
+        spec.trim = try r.int(input, "trim", in: "input.", default: 0) ?? 0
+        guard spec.trim >= 0, spec.trim < size else { throw r.fail("input.trim", "must be an integer in 0..<input.size") }
         return spec
     }
 

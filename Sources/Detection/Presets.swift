@@ -95,6 +95,8 @@ public enum DetectorPresets {
                                          output: OutputSpec(kind: .softmax, classes: ["real", "fake"]),
                                          source: "preset deepfakebench:\(model)")
                 m.keyRenames = renames
+                // efficientnetb4.py's unpadded stem conv: see `InputSpec.trim`.
+                if architecture == "efficientnet" { m.input.trim = 1 }
                 m.headKey = head
                 m.gradcamLayer = gradcam
                 return m

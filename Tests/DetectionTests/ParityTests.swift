@@ -96,6 +96,28 @@ import Weights
         #expect(throws: (any Error).self) { try detector.crop(frame, face(200, 200, 240, 240)) }
     }
 
+    /// DeepfakeBench's EfficientNet-B4 has an unpadded stem; the preset's `trim` reproduces it exactly (here on the
+    /// reduced 3-class weights of the models fixtures, renamed into efficientnetb4.py's layout).
+    @Test func deepfakeBenchEfficientNetUnpaddedStemMatchesPyTorch() throws {
+        var m = try #require(DetectorPresets.named("deepfakebench:efficientnetb4")).manifest
+        #expect(m.input.trim == 1)
+        m.variant = "w0.1d0.25r100"
+        m.input.size = 72
+        m.output.classes = ["real", "fake", "other"]
+        let file = try TensorFile.load(contentsOf: fixtureURL("models/effnet_luke07/weights.pth"))
+        let renamed = file.namedTensors.map { key, value in
+            (key.hasPrefix("_fc.") ? "last_layer." + key.dropFirst(4) : "efficientnet." + key, value)
+        }
+        let detector = try Detector(manifest: m, tensors: renamed)
+        let crop = try PNG.read(contentsOf: detectionFixture("autoatt_crop.png"))
+        let input = detector.preprocess([crop])
+        #expect(input.shape == [1, 3, 71, 71])
+        let out = try detector.score(input)[0]
+        let probs = try #require((parity["dfb_effnet"] as? [String: Any])?["probabilities"] as? [NSNumber]).map(\.floatValue)
+        expectClose(out.classProbabilities, probs, atol: 1e-4, rtol: 1e-3, "DeepfakeBench EfficientNet")
+        #expect(abs(out.probability - (1 - probs[0])) < 1e-4)
+    }
+
     /// DeepfakeBench's img_align_crop(scale=1.3) on a synthetic frame, against skimage + cv2.warpAffine.
     @Test func alignedCropFollowsDeepfakeBench() throws {
         // Any network will do for the crop; the reduced EfficientNet takes any input size.

@@ -15,6 +15,9 @@ Writes Tests/Fixtures/detection/:
   autoatt_st.safetensors (float16), and
   (c) tiny/: a DeepfakeBench Meso4 at input 32 (softmax real/fake, mean = std = 0.5) with a manifest, used by the
   CLI tests; tiny_crop.png is its 32×32 input.
+- parity.json "dfb_effnet": DeepfakeBench's efficientnetb4.py structure (efficientnet_pytorch with its stem replaced
+  by an unpadded nn.Conv2d) on the reduced 3-class weights of Tests/Fixtures/models/effnet_luke07, fed
+  autoatt_crop.png with mean = std = 0.5: PyTorch's logits and softmax.
 - dfb_align_crop.png + parity.json "dfb_align": DeepfakeBench's img_align_crop(scale=1.3) (skimage
   SimilarityTransform + cv2.warpAffine, as preprocessing/preprocess.py) at 64×64 on a synthetic 176×144 gradient
   frame that the test rebuilds with the same integer formula, for five fixed landmarks.
@@ -29,6 +32,7 @@ import torch
 import torchvision
 import timm
 from torch import nn
+from torch.nn import functional as F
 from safetensors.torch import save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -267,6 +271,30 @@ def make_parity():
     print(json.dumps(parity))
 
 
+# MARK: - DeepfakeBench EfficientNet-B4 (unpadded stem)
+
+def make_dfb_effnet():
+    net = mme.lukemelas(classes=3)
+    state = torch.load(os.path.join(ROOT, "Tests", "Fixtures", "models", "effnet_luke07", "weights.pth"))
+    net.load_state_dict({k: v.float() for k, v in state.items()})
+    plain = nn.Conv2d(3, net._conv_stem.out_channels, kernel_size=3, stride=2, bias=False)
+    with torch.no_grad():
+        plain.weight.copy_(net._conv_stem.weight)
+    net._conv_stem = plain
+    net.eval()
+    crop = cv2.cvtColor(cv2.imread(os.path.join(OUT, "autoatt_crop.png")), cv2.COLOR_BGR2RGB)
+    with torch.no_grad():
+        x = to_input(crop, [0.5] * 3, [0.5] * 3)
+        features = F.adaptive_avg_pool2d(net.extract_features(x), (1, 1)).flatten(1)
+        logits = net._fc(features)[0]
+    path = os.path.join(OUT, "parity.json")
+    parity = json.load(open(path))
+    parity["dfb_effnet"] = {"logits": logits.tolist(), "probabilities": torch.softmax(logits, 0).tolist()}
+    with open(path, "w") as f:
+        json.dump(parity, f, indent=1)
+    print("dfb_effnet", parity["dfb_effnet"])
+
+
 # MARK: - DeepfakeBench alignment
 
 GRADIENT_LANDMARKS = [[77.5, 61.75], [98.5, 56.5], [91.25, 69.0], [85.0, 83.25], [101.75, 79.25]]
@@ -308,10 +336,12 @@ def make_alignment():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["keys", "parity", "align"]
+    which = sys.argv[1:] or ["keys", "parity", "align", "dfb_effnet"]
     if "keys" in which:
         make_keys()
     if "parity" in which:
         make_parity()
     if "align" in which:
         make_alignment()
+    if "dfb_effnet" in which:
+        make_dfb_effnet()
