@@ -51,7 +51,7 @@ struct AnalyzeCommand: ParsableCommand {
         let source: FFmpegVideo
         do { source = try FFmpegVideo(path: video) } catch { throw CLIError("\(video): \(error)") }
         let range = try FacesCommand.frameRange(frames, frameCount: source.metadata.frameCount)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try AnalyzeCommand.makeFolder(dir)
         let framesURL = dir.appendingPathComponent("frames.jsonl")
         let partial = dir.appendingPathComponent(".frames.jsonl.partial")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil),
@@ -87,7 +87,7 @@ struct AnalyzeCommand: ParsableCommand {
     func explainHook(detector: Detector, into dir: URL) throws -> ((FrameContext) throws -> Void)? {
         guard crops else { return nil }
         let folder = dir.appendingPathComponent("crops")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AnalyzeCommand.makeFolder(folder)
         return { context in
             for (face, crop) in zip(context.result.faces, context.crops) {
                 try PNG.write(crop, to: folder.appendingPathComponent("\(context.frame)_\(face.track).png"))
@@ -124,6 +124,16 @@ struct AnalyzeCommand: ParsableCommand {
         let same = all.filter { URL(fileURLWithPath: $0).lastPathComponent == name }
         guard same.count > 1, let index = all.firstIndex(of: video) else { return name }
         return "\(index)-\(name)"
+    }
+
+    static func makeFolder(_ url: URL) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CLIError("--out \(url.path): exists and is not a folder")
+        }
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
+            throw CLIError("cannot create the folder \(url.path)")
+        }
     }
 
     /// Exports are written to a temporary file and renamed, so a reader never sees half a file.

@@ -68,7 +68,7 @@ struct EvaluateCommand: ParsableCommand {
         catch let e as DetectionError { throw CLIError(e.description) }
 
         let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try AnalyzeCommand.makeFolder(dir)
         print(Self.table(levels))
         for (_, m) in levels { if let note = m.note { print("note: \(note)"); break } }
         if !skipped.isEmpty { print("skipped \(skipped.count) of \(items.count) videos (listed in metrics.json)") }

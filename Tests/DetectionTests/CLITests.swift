@@ -103,6 +103,8 @@ import TestSupport
              "the checkpoint does not fit xception"),
             (["--detector", tiny, "--weights", dir.appendingPathComponent("none.pth").path], "none.pth"),
         ]
+        let notAFolder = try run(["analyze", sample, "--detector", tiny, "--frames", "0:1", "--out", manifest.path])
+        #expect(notAFolder.status != 0 && notAFolder.stderr.contains("exists and is not a folder"), "\(notAFolder.stderr)")
         let corrupt = dir.appendingPathComponent("corrupt.mp4")
         try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }).write(to: corrupt)
         let videoFailure = try run(["analyze", corrupt.path, "--detector", tiny, "--out", out])
