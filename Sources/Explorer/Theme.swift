@@ -29,6 +29,10 @@ enum Theme {
         case .helpBox: return RoleStyle(foreground: .white, background: .blue)
         case .helpKey: return RoleStyle(foreground: .yellow, background: .blue, bold: true)
         case .prompt: return RoleStyle(foreground: .black, background: .yellow, bold: true)
+        case .faceBox: return RoleStyle(foreground: .green, background: .terminalDefault)
+        case .faceSelected: return RoleStyle(foreground: .yellow, background: .terminalDefault, bold: true)
+        case .scoreFake: return RoleStyle(foreground: .red, background: .terminalDefault, bold: true)
+        case .scoreReal: return RoleStyle(foreground: .green, background: .terminalDefault)
         }
     }
 
