@@ -102,6 +102,7 @@ final class AnalysisWorker: @unchecked Sendable {
                 }
             } catch {
                 // A bad detector leaves the faces: the analyst still sees boxes, and the reason in the status bar.
+                lock.withLock { ready = .detectorReady(name: "no detector (failed to load)", classes: [], explainers: []) }
                 publish(error: "detector: \(error)")
             }
         }

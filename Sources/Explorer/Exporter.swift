@@ -41,7 +41,7 @@ final class Exporter: @unchecked Sendable {
         } catch {
             return .notify("export failed: \(error)", isError: true)
         }
-        return .notify("wrote \(url.path)", isError: false)
+        return .notify("wrote \(url.lastPathComponent) in \(directory.path)", isError: false)
     }
 
     /// `X`: the compare grid of the selected face (`…_compare.png`) and `<video>_metrics.csv` over every analysed
@@ -79,7 +79,9 @@ final class Exporter: @unchecked Sendable {
                 }
                 try ExplainExport.writeCompareGridPNG(panels, crop: Self.viewable(crop), to: grid)
                 try ExplainExport.writeMetricsCSV(results, to: csv)
-                lock.withLock { outbox.append(.notify("wrote \(grid.path) and \(csv.path)", isError: false)) }
+                lock.withLock {
+                    outbox.append(.notify("wrote \(grid.lastPathComponent), \(csv.lastPathComponent) in \(directory.path)", isError: false))
+                }
             } catch {
                 lock.withLock { outbox.append(.notify("export failed: \(error)", isError: true)) }
             }

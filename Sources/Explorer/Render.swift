@@ -124,8 +124,10 @@ private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: in
     if let message = state.message { parts.append((message, 1)) }
     func joined() -> String { parts.map(\.text).joined(separator: " │ ") }
     var text = joined()
+    // The frame position and the message are never dropped: a long message (an error, exported paths) is cut
+    // at the right edge instead.
     while text.count > rect.columns, parts.count > 1,
-          let worst = parts.indices.max(by: { parts[$0].priority < parts[$1].priority }) {
+          let worst = parts.indices.filter({ parts[$0].priority > 1 }).max(by: { parts[$0].priority < parts[$1].priority }) {
         parts.remove(at: worst)
         text = joined()
     }

@@ -55,7 +55,7 @@ import TestSupport
         let grid = try PNG.read(contentsOf: out.appendingPathComponent("carphone_pristine_f0_t0_compare.png"))
         #expect(grid.width > 3 * 128)
         try t.send("q")
-        r = try t.waitFor("DEEPSCOPE-EXIT:0", timeout: 10)
+        r = try t.waitFor("DEEPSCOPE-EXIT:0", timeout: 20)
         #expect(r.ok, "q did not exit cleanly:\n\(r.screen)")
     }
 
@@ -67,7 +67,7 @@ import TestSupport
         r = try t.waitFor(timeout: 5) { $0.contains("explainers need a detector") }
         #expect(r.ok)
         try t.send("q")
-        #expect(try t.waitFor("DEEPSCOPE-EXIT:0", timeout: 10).ok)
+        #expect(try t.waitFor("DEEPSCOPE-EXIT:0", timeout: 20).ok)
 
         let dir = try makeTemporaryDirectory()
         let bad = dir.appendingPathComponent("manifest.json")
@@ -78,6 +78,6 @@ import TestSupport
         r = try t2.waitFor(timeout: 20) { $0.contains("┌#0") }
         #expect(r.ok, "faces must still be drawn after a detector error:\n\(r.screen)")
         try t2.send("q")
-        #expect(try t2.waitFor("DEEPSCOPE-EXIT:0", timeout: 10).ok)
+        #expect(try t2.waitFor("DEEPSCOPE-EXIT:0", timeout: 20).ok)
     }
 }

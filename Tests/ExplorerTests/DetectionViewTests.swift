@@ -1,4 +1,5 @@
 import Detection
+import Foundation
 import Explain
 import Faces
 import Graphics
@@ -113,7 +114,8 @@ import Testing
         let (first, last) = layout.timelineBar
         // Frames 2–3 fill the right half up to the top row, in the fake role; frames 0–1 stay low.
         #expect(screen[curveTop, last].role == .scoreFake || screen[curveTop, last].role == .timelineCursor)
-        #expect(screen[curveTop + layout.curveRows - 1, first + 1].character == "▃")
+        // 0.1 of three rows of eighths is 2.4 eighths: "▂" in the bottom row.
+        #expect(screen[curveTop + layout.curveRows - 1, first + 1].character == "▂")
         // The threshold is a dotted line in the middle curve row where the bars stay below it.
         let thresholdRow = curveTop + layout.curveRows - 1 - Int(0.5 * Double(layout.curveRows))
         #expect(screen[thresholdRow, first + 2].character == "┈")
