@@ -1,6 +1,7 @@
 import Detection
 import Explain
 import Faces
+import Dispatch
 import Foundation
 import Media
 
@@ -41,6 +42,7 @@ final class AnalysisWorker: @unchecked Sendable {
     private var loadedDetector: Detector?
     private var cancelled = false
     private var analysis: VideoAnalysis?
+    private let done = DispatchSemaphore(value: 0)
 
     init(videoPath: String, frameCount: Int, detectorSpec: String?, weights: String?, assets: URL?) {
         self.videoPath = videoPath
@@ -55,7 +57,10 @@ final class AnalysisWorker: @unchecked Sendable {
     var detector: Detector? { lock.withLock { loadedDetector } }
 
     func start() {
-        let thread = Thread { [self] in work() }
+        let thread = Thread { [self] in
+            work()
+            done.signal()
+        }
         thread.stackSize = 16 << 20
         thread.start()
     }
@@ -64,6 +69,14 @@ final class AnalysisWorker: @unchecked Sendable {
     func cancel() {
         let running = lock.withLock { cancelled = true; return analysis }
         running?.cancel()
+    }
+
+    /// Cancels and waits up to `timeout` seconds for the thread to leave: quitting while MTCNN or the detector
+    /// runs would tear OpenBLAS down under a running thread at exit (a crash).
+    func stop(timeout: Double) {
+        cancel()
+        _ = done.wait(timeout: .now() + timeout)
+        done.signal()
     }
 
     /// What happened since the last call, as actions for the reducer.

@@ -58,7 +58,12 @@ public func runExplorer(_ options: ExplorerOptions) throws {
                                   detectorSpec: options.detectorSpec, weights: options.weights, assets: options.assets)
     let explain = ExplainWorker(crops: analysis.crops)
     analysis.start()
-    defer { analysis.cancel(); explain.stop() }
+    defer {
+        // The terminal first, so the user gets the shell back while the workers wind down.
+        terminal.restore()
+        analysis.stop(timeout: 5)
+        explain.stop(timeout: 5)
+    }
     var loop = ExplorerLoop(state: state, provider: provider, terminal: terminal, capabilities: capabilities,
                             analysis: analysis, explain: explain,
                             exporter: Exporter(directory: options.exportDirectory, videoPath: options.videoPath))

@@ -1,5 +1,6 @@
 import Detection
 import Explain
+import Dispatch
 import Foundation
 import Media
 import Neural
@@ -34,10 +35,14 @@ final class ExplainWorker: @unchecked Sendable {
     private var outbox: [Action] = []
     private var jobs: [@Sendable () -> Void] = []
     private var stopped = false
+    private let done = DispatchSemaphore(value: 0)
 
     init(crops: CropStore) {
         self.crops = crops
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            loop()
+            done.signal()
+        }
         thread.stackSize = 16 << 20
         thread.start()
     }
@@ -56,9 +61,13 @@ final class ExplainWorker: @unchecked Sendable {
         signal()
     }
 
-    func stop() {
+    /// Cancels the job in progress and waits up to `timeout` seconds for the thread to leave (see
+    /// `AnalysisWorker.stop`).
+    func stop(timeout: Double) {
         lock.withLock { stopped = true; running?.cancellation.cancel() }
         signal()
+        _ = done.wait(timeout: .now() + timeout)
+        done.signal()
     }
 
     // MARK: - Requests
