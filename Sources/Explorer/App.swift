@@ -199,7 +199,7 @@ struct ExplorerLoop {
             let upright = image.rotated(byDegrees: state.metadata.rotation)
             panes.frameSize = (upright.width, upright.height)
             let overlayKey = d.overlayOnFrame ? face.flatMap { f in explainer.map { MapKey(frame: shown, track: f.track, explainer: $0) } } : nil
-            let overlay = overlayKey.flatMap { explain.map($0) }
+            let overlay = overlayKey.flatMap { key in explain.map(key).map { displayable($0, explainer: key.explainer) } }
             let faces = shown == state.currentFrame ? state.currentFaces : []
             let key = ArtKey(frame: shown, mode: state.renderMode, rect: rect, map: overlay == nil ? nil : overlayKey,
                              faces: state.renderMode == .sixel ? faces : [], selected: face?.track, borders: false)
@@ -220,7 +220,7 @@ struct ExplorerLoop {
                 guard rect.rows > 0, rect.columns > 0,
                       let crop = analysis.crops.crop(frame: state.currentFrame, track: face.track) else { return nil }
                 let mapKey = name.map { MapKey(frame: state.currentFrame, track: face.track, explainer: $0) }
-                let map = mapKey.flatMap { explain.map($0) }
+                let map = mapKey.flatMap { key in explain.map(key).map { displayable($0, explainer: key.explainer) } }
                 let edges = borders ? explain.borders(frame: state.currentFrame, track: face.track) : nil
                 let key = ArtKey(frame: state.currentFrame, mode: state.renderMode, rect: rect, map: map == nil ? nil : mapKey,
                                  faces: [face], selected: face.track, borders: edges != nil)

@@ -42,6 +42,14 @@ func composeFace(_ crop: RGBImage, map: HeatMap?, borders: [Bool]?) -> RGBImage 
     return out
 }
 
+/// A map as the panes show it: CAM and attention maps are already in [0, 1]; SHAP values are signed score units,
+/// shown as their positive part over the map's largest value (the metrics' convention, per frame).
+func displayable(_ map: HeatMap, explainer: String) -> HeatMap {
+    guard explainer == "shap" else { return map }
+    let top = map.values.max() ?? 0
+    return HeatMap(width: map.width, height: map.height, values: map.values.map { top > 0 ? max(0, $0) / top : 0 })
+}
+
 private func inside(_ image: RGBImage, _ x: Int, _ y: Int) -> Bool { x >= 0 && y >= 0 && x < image.width && y < image.height }
 
 private func copyPixel(_ from: RGBImage, _ x: Int, _ y: Int, into to: inout RGBImage, _ tx: Int, _ ty: Int) {

@@ -37,7 +37,7 @@ final class Exporter: @unchecked Sendable {
         let url = directory.appendingPathComponent("\(stem)_f\(key.frame)_t\(key.track)_\(name).png")
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try ExplainExport.writeOverlayPNG(map, crop: Self.viewable(crop), to: url)
+            try ExplainExport.writeOverlayPNG(displayable(map, explainer: name), crop: Self.viewable(crop), to: url)
         } catch {
             return .notify("export failed: \(error)", isError: true)
         }
@@ -72,7 +72,8 @@ final class Exporter: @unchecked Sendable {
                     }
                 }
                 let panels = names.compactMap { name in
-                    explain.map(MapKey(frame: frame, track: face.track, explainer: name)).map { (name: name, map: $0) }
+                    explain.map(MapKey(frame: frame, track: face.track, explainer: name))
+                        .map { (name: name, map: displayable($0, explainer: name)) }
                 }
                 guard let crop = crops.crop(frame: frame, track: face.track) else {
                     throw ExportError.empty("no crop of track \(face.track) at frame \(frame)")

@@ -59,11 +59,15 @@ public struct Layout: Equatable, Sendable {
     /// image and three metric lines below.
     func comparePanels(count: Int) -> [CellRect] {
         guard count > 0, compare.rows >= 6, compare.columns >= 12 else { return [] }
-        let perRow = max(1, min(count, compare.columns / 18))
-        let gridRows = (count + perRow - 1) / perRow
+        // The arrangement (panels per row) that gives the largest square images.
+        func imageRows(_ perRow: Int) -> Int {
+            let gridRows = (count + perRow - 1) / perRow
+            return max(1, min(compare.rows / gridRows - 5, (compare.columns / perRow - 2) / 2))
+        }
+        let perRow = (1...count).max { imageRows($0) < imageRows($1) } ?? count
         let panelColumns = compare.columns / perRow
-        let panelRows = compare.rows / gridRows
-        let imageRows = max(1, min(panelRows - 5, (panelColumns - 2) / 2))
+        let panelRows = compare.rows / ((count + perRow - 1) / perRow)
+        let imageRows = imageRows(perRow)
         return (0..<count).map { i in
             CellRect(row: compare.row + (i / perRow) * panelRows + 1, column: compare.column + (i % perRow) * panelColumns + 1,
                      rows: imageRows, columns: min(panelColumns - 2, 2 * imageRows))

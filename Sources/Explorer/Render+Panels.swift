@@ -236,4 +236,9 @@ private func drawCurve(_ state: ExplorerState, layout: Layout, rows: Int, on scr
             screen[rect.row + rows - 1 - thresholdRow, c] = ScreenCell("┈", role: .threshold)
         }
     }
+    // Ticks in the margins keep the threshold readable where the bars cover its row.
+    if state.detection.hasDetector {
+        screen[rect.row + rows - 1 - thresholdRow, first - 1] = ScreenCell("╶", role: .threshold)
+        screen[rect.row + rows - 1 - thresholdRow, last + 1] = ScreenCell("╴", role: .threshold)
+    }
 }

@@ -24,7 +24,7 @@ enum Theme {
         case .statusAccent: return RoleStyle(foreground: .black, background: .yellow)
         case .timelineBar: return RoleStyle(foreground: .blue, background: .terminalDefault)
         case .timelineCursor: return RoleStyle(foreground: .yellow, background: .terminalDefault, bold: true)
-        case .timelineCurve: return RoleStyle(foreground: .red, background: .terminalDefault)
+        case .timelineCurve: return RoleStyle(foreground: .cyan, background: .terminalDefault)
         case .threshold: return RoleStyle(foreground: .magenta, background: .terminalDefault)
         case .helpBox: return RoleStyle(foreground: .white, background: .blue)
         case .helpKey: return RoleStyle(foreground: .yellow, background: .blue, bold: true)
