@@ -114,6 +114,10 @@ private func applyDetection(_ action: Action, to state: inout ExplorerState) -> 
         if let error = status.error, state.message == nil {
             state.message = error
             state.messageIsError = true
+        } else if status.finished, status.total > 0, state.message == nil,
+                  !state.detection.faces.values.contains(where: { !$0.isEmpty }) {
+            state.message = "no face found in the \(status.completed) analysed frames"
+            state.messageIsError = true
         }
         // New faces on the frame on screen can change which maps are wanted.
         return faces[state.currentFrame] != nil ? [.redraw, .requestMaps] : .redraw

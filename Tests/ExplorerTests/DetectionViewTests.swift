@@ -91,6 +91,14 @@ import Testing
         #expect(screen.text(row: 29).contains("detector: bad manifest"))
     }
 
+    @Test func aVideoWithoutFacesSaysSoWhenTheScanEnds() {
+        var s = ExplorerState(videoName: "v", metadata: sampleMetadata(frames: 2))
+        _ = apply(.analysisUpdate(faces: [0: [], 1: []], status: AnalysisStatus(completed: 2, total: 2), verdicts: nil), to: &s, layout: layout)
+        #expect(s.message == nil)
+        _ = apply(.analysisUpdate(faces: [:], status: AnalysisStatus(completed: 2, total: 2, finished: true), verdicts: nil), to: &s, layout: layout)
+        #expect(s.messageIsError && s.message == "no face found in the 2 analysed frames")
+    }
+
     @Test func sidePanelShowsScoresClassBarsAndVerdicts() {
         var s = scored()
         let results = [FrameResult(frame: 0, time: 0, faces: [ScoredFace(track: 1, face: Face(box: FaceBox(x1: 0, y1: 0, x2: 1, y2: 1), probability: 1, landmarks: []), output: output(0.2))])]
