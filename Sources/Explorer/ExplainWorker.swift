@@ -160,7 +160,12 @@ final class ExplainWorker: @unchecked Sendable {
             let keys = next.keys
             next.keys = []
             let (explainer, detector) = lock.withLock { (explainers[keys[0].explainer], self.detector) }
-            guard let explainer, let detector else { continue }
+            guard let explainer, let detector else {
+                lock.withLock {
+                    for key in keys { failed[key] = "no explainer '\(key.explainer)' for this detector"; outbox.append(.mapUpdate(key, .failed(failed[key]!))) }
+                }
+                continue
+            }
             let cancellation = Cancellation()
             lock.withLock {
                 running = (Set(keys), cancellation)
