@@ -74,4 +74,35 @@ import TestSupport
         let borders = try #require(worker.borders(frame: 5, track: 0))
         #expect(borders.count == 32 * 32 && borders.contains(true) && borders.contains(false))
     }
+
+    @Test func escapeStopsSHAPUntilAskedAgainAndStaleJobsAreCancelled() throws {
+        let detector = try Detector.load(spec: fixtureURL("detection/tiny/manifest.json").path, weights: nil)
+        let worker = ExplainWorker(crops: crops())
+        defer { worker.stop(timeout: 5) }
+        worker.setDetector(detector)
+        // Hold the worker thread so the request and the Esc arrive before it can start.
+        let gate = DispatchSemaphore(value: 0)
+        worker.enqueue { gate.wait() }
+        Thread.sleep(forTimeInterval: 0.1)
+        let shap = MapKey(frame: 0, track: 0, explainer: "shap")
+        worker.want([shap])
+        worker.cancelBackground()
+        gate.signal()
+        Thread.sleep(forTimeInterval: 0.5)
+        worker.want([shap])  // what a redraw asks for again: still cancelled
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(worker.map(shap) == nil)
+        #expect(!worker.drain().contains(.mapUpdate(shap, .pending(progress: 0))))
+
+        // Asked for anew (e, c): it runs; moving away cancels it mid-way and the new map comes first.
+        worker.allowBackground()
+        worker.want([shap])
+        let started = drain(worker) { $0.contains { if case .mapUpdate(shap, .pending(let p)) = $0 { return p > 0 } else { return false } } }
+        #expect(!started.isEmpty)
+        let gradcam = MapKey(frame: 5, track: 0, explainer: "gradcam")
+        worker.want([gradcam])
+        _ = drain(worker) { $0.contains(.mapUpdate(gradcam, .ready)) }
+        #expect(worker.map(gradcam) != nil)
+        #expect(worker.map(shap) == nil, "a SHAP job nobody wants any more must be cancelled")
+    }
 }
