@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "FacesTests", dependencies: ["Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
         .testTarget(name: "GraphicsTests", dependencies: ["Graphics", "Media", "TestSupport"]),
-        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
+        .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "Faces", "Detection", "Explain", "TestSupport"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "Graphics", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
         .testTarget(name: "ExplainSHAPTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "TestSupport"]),

@@ -14,6 +14,11 @@ public struct TrackExplanation: Sendable {
     /// One map per frame, at the detector's input size.
     public var maps: [HeatMap]
     public var metrics: ConsistencyMetrics
+
+    /// Maps computed elsewhere (the explorer's cache, SHAP's detailed run) with their metrics, for the exports.
+    public init(explainer: String, track: Int, frames: [Int], maps: [HeatMap], metrics: ConsistencyMetrics) {
+        self.explainer = explainer; self.track = track; self.frames = frames; self.maps = maps; self.metrics = metrics
+    }
 }
 
 // MARK: - Runner

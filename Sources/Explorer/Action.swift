@@ -1,3 +1,5 @@
+import Detection
+
 /// What a key press or click asks for; `apply` gives it meaning.
 public enum Action: Equatable, Sendable {
     case stepForward, stepBackward
@@ -18,6 +20,35 @@ public enum Action: Equatable, Sendable {
     case click(row: Int, column: Int)
     /// The decoder delivered a frame (or ticked while playing).
     case tick
+
+    // MARK: Faces and explainers
+    case nextFace
+    case cycleExplainer
+    case toggleOverlay
+    case toggleCompare
+    case toggleBorders
+    case exportOverlay
+    case exportAll
+    /// Esc: stop the background explanation in progress (SHAP).
+    case cancelWork
+
+    // MARK: Background results (never typed; the loop turns worker output into these)
+    /// The detector loaded: its name, head classes and the explainers it supports.
+    case detectorReady(name: String, classes: [String], explainers: [String])
+    /// New faces of scanned frames, with the scan's progress and the verdicts so far.
+    case analysisUpdate(faces: [Int: [FaceMark]], status: AnalysisStatus, verdicts: VideoVerdicts?)
+    case mapUpdate(MapKey, MapStatus)
+    case metricsUpdate(explainer: String, track: Int, TrackMetrics)
+    /// A line for the status bar (export written, export failed).
+    case notify(String, isError: Bool)
+
+    /// Whether the action comes from a worker rather than the user (it must not clear the user's message).
+    var isBackground: Bool {
+        switch self {
+        case .tick, .detectorReady, .analysisUpdate, .mapUpdate, .metricsUpdate: return true
+        default: return false
+        }
+    }
 }
 
 /// What the loop must do after an action.
@@ -31,6 +62,12 @@ public struct Reaction: OptionSet, Sendable {
     /// Clear and repaint everything, re-sending images (Ctrl-L, closing an overlay that covered a sixel).
     public static let fullRepaint = Reaction(rawValue: 4)
     public static let quit = Reaction(rawValue: 8)
+    /// The wanted heatmaps changed (frame, face, explainer or view): tell the explain worker.
+    public static let requestMaps = Reaction(rawValue: 16)
+    public static let exportOverlay = Reaction(rawValue: 32)
+    public static let exportAll = Reaction(rawValue: 64)
+    /// Cancel background explanation work in progress.
+    public static let cancelWork = Reaction(rawValue: 128)
 }
 
 /// A key as the terminal reports it; the Terminal type translates ncurses key codes into these.
@@ -45,8 +82,10 @@ public enum KeyTable {
     public static let help: [(keys: String, meaning: String)] = [
         (". / →", "next frame"), (", / ←", "previous frame"), ("Shift+→ / Shift+←", "±1 second"),
         ("Home / End", "first / last frame"), ("g", "go to frame"), ("space", "play / pause"),
-        ("m", "render mode (blocks, sixel, ascii)"), ("click timeline", "seek"), ("Ctrl-L", "repaint"),
-        ("?", "this help"), ("q", "quit"),
+        ("m", "render mode (blocks, sixel, ascii)"), ("Tab", "next face"), ("e", "next explainer"),
+        ("o", "heatmap overlay on the frame"), ("c", "compare all explainers"), ("b", "SHAP supervoxel borders"),
+        ("Esc", "cancel SHAP in progress"), ("x", "export overlay PNG"), ("X", "export compare PNG + metrics CSV"),
+        ("click timeline", "seek"), ("Ctrl-L", "repaint"), ("?", "this help"), ("q", "quit"),
     ]
 
     /// Maps a key to an action in normal mode (no prompt open).
@@ -60,6 +99,14 @@ public enum KeyTable {
         case .character("?"): return .toggleHelp
         case .character("q"), .character("Q"): return .quit
         case .character("\u{0C}"): return .repaint
+        case .character("\t"): return .nextFace
+        case .character("e"): return .cycleExplainer
+        case .character("o"): return .toggleOverlay
+        case .character("c"): return .toggleCompare
+        case .character("b"): return .toggleBorders
+        case .character("x"): return .exportOverlay
+        case .character("X"): return .exportAll
+        case .character("\u{1B}"): return .cancelWork
         case .character("L"): return .jumpSeconds(1)
         case .character("H"): return .jumpSeconds(-1)
         case .right: return .stepForward

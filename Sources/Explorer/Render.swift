@@ -29,19 +29,49 @@ public func paintFrame(_ image: RGBImage, mode: RenderMode, columns: Int, rows: 
     }
 }
 
+/// The images beside the frame: the selected face's heatmap pane and the compare view's panels.
+public struct PaneArt: Sendable, Equatable {
+    /// The selected face's crop with the current explainer's map (or the bare crop while it is computed).
+    public var face: FrameArt?
+    /// Compare panels by explainer name.
+    public var compare: [String: FrameArt] = [:]
+    /// The frame size the art was painted from (to place face boxes on cell grids).
+    public var frameSize: (width: Int, height: Int)?
+
+    public init(face: FrameArt? = nil, compare: [String: FrameArt] = [:], frameSize: (width: Int, height: Int)? = nil) {
+        self.face = face; self.compare = compare; self.frameSize = frameSize
+    }
+
+    public static func == (a: PaneArt, b: PaneArt) -> Bool {
+        a.face == b.face && a.compare == b.compare && a.frameSize?.width == b.frameSize?.width
+            && a.frameSize?.height == b.frameSize?.height
+    }
+}
+
 /// The explorer's screen for a state: pure, so it is snapshot-tested without a terminal.
-public func render(_ state: ExplorerState, layout: Layout, frameArt: FrameArt?) -> Screen {
+public func render(_ state: ExplorerState, layout: Layout, frameArt: FrameArt?, panes: PaneArt = PaneArt()) -> Screen {
     var screen = Screen(rows: layout.size.rows, columns: layout.size.columns)
     guard !layout.isTooSmall else {
         let note = "terminal too small: \(layout.size.columns)×\(layout.size.rows), need \(Layout.minimum.columns)×\(Layout.minimum.rows)"
         screen.put(note, row: max(0, layout.size.rows / 2), column: 0, role: .statusError)
         return screen
     }
-    drawFrame(state, art: frameArt, in: layout.frame, on: &screen)
-    if layout.side.columns > 0 { drawSidePanel(state, in: layout.side, on: &screen) }
+    if state.detection.compareOpen {
+        drawCompare(state, layout: layout, panes: panes, on: &screen)
+    } else {
+        drawFrame(state, art: frameArt, in: layout.frame, on: &screen)
+        if case .cells(let grid) = frameArt, let size = panes.frameSize {
+            drawFaceBoxes(state, grid: grid, frameSize: size, in: layout.frame, on: &screen)
+        }
+        if layout.side.columns > 0 { drawSidePanel(state, layout: layout, art: panes.face, on: &screen) }
+    }
     drawTimeline(state, layout: layout, on: &screen)
     drawStatus(state, in: layout.status, on: &screen)
-    if state.showHelp { drawHelp(in: layout, on: &screen) }
+    if state.showHelp {
+        // A sixel cannot be partly covered by text: the help overlay hides every image.
+        screen.images.removeAll()
+        drawHelp(in: layout, on: &screen)
+    }
     return screen
 }
 
@@ -75,52 +105,6 @@ private func drawFrame(_ state: ExplorerState, art: FrameArt?, in rect: CellRect
     }
 }
 
-private func drawSidePanel(_ state: ExplorerState, in rect: CellRect, on screen: inout Screen) {
-    let m = state.metadata
-    let width = rect.columns - 2
-    var row = rect.row
-    func line(_ text: String, _ role: Role = .panelText) {
-        guard row < rect.row + rect.rows else { return }
-        screen.put(text, row: row, column: rect.column + 1, role: role, limit: width)
-        row += 1
-    }
-    for r in rect.row..<(rect.row + rect.rows) { screen[r, rect.column - 1] = ScreenCell("│", role: .dim) }
-    line("VIDEO", .title)
-    line(state.videoName)
-    line("\(m.codec)  \(m.width)×\(m.height)\(m.rotation != 0 ? "  rot \(m.rotation)°" : "")")
-    line(String(format: "%.3f fps%@", m.frameRate, m.isVariableFrameRate ? " (VFR)" : ""))
-    line("\(m.frameCount) frames  \(formatTime(m.duration))")
-    row += 1
-    line("DETECTOR", .title)
-    line(state.detectorName)
-    row += 1
-    line("FRAME", .title)
-    line("\(state.currentFrame) / \(max(0, m.frameCount - 1))")
-    line("t = \(formatTime(state.timestamp))")
-    row += 1
-    line("? help   q quit", .dim)
-}
-
-private func drawTimeline(_ state: ExplorerState, layout: Layout, on screen: inout Screen) {
-    let rect = layout.timeline
-    let (first, last) = layout.timelineBar
-    let barRow = rect.row + rect.rows - 2
-    if rect.rows >= 3 {
-        // The probability curve's row: a baseline until a detector fills it.
-        for c in first...last { screen[rect.row, c] = ScreenCell("▁", role: .dim) }
-    }
-    for c in first...last { screen[barRow, c] = ScreenCell("━", role: .timelineBar) }
-    if state.frameCount > 0 {
-        let cursor = layout.timelineColumn(ofFrame: state.currentFrame, frameCount: state.frameCount)
-        screen[barRow, cursor] = ScreenCell("█", role: .timelineCursor)
-        if rect.rows >= 3 { screen[rect.row, cursor] = ScreenCell("│", role: .timelineCursor) }
-    }
-    let labelRow = rect.row + rect.rows - 1
-    screen.put("0", row: labelRow, column: first, role: .dim)
-    let end = "\(max(0, state.frameCount - 1))"
-    screen.put(end, row: labelRow, column: last - end.count + 1, role: .dim)
-}
-
 private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: inout Screen) {
     screen.fill(rect, role: .statusBar)
     if let prompt = state.prompt {
@@ -140,8 +124,10 @@ private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: in
     if let message = state.message { parts.append((message, 1)) }
     func joined() -> String { parts.map(\.text).joined(separator: " │ ") }
     var text = joined()
+    // The frame position and the message are never dropped: a long message (an error, exported paths) is cut
+    // at the right edge instead.
     while text.count > rect.columns, parts.count > 1,
-          let worst = parts.indices.max(by: { parts[$0].priority < parts[$1].priority }) {
+          let worst = parts.indices.filter({ parts[$0].priority > 1 }).max(by: { parts[$0].priority < parts[$1].priority }) {
         parts.remove(at: worst)
         text = joined()
     }

@@ -3,7 +3,7 @@ import Graphics
 /// What a cell is for; the theme turns roles into colours, so views never name raw colour pairs.
 public enum Role: Int, CaseIterable, Sendable {
     case normal, dim, title, statusBar, statusError, statusAccent, timelineBar, timelineCursor, timelineCurve,
-         threshold, panelText, helpBox, helpKey, prompt
+         threshold, panelText, helpBox, helpKey, prompt, faceBox, faceSelected, scoreFake, scoreReal
 }
 
 /// One terminal cell: a character drawn in a role, or with explicit image colours (frame pixels, heatmaps).

@@ -153,6 +153,12 @@ final class Terminal {
     // MARK: - Colours
 
     private func look(of cell: ScreenCell) -> (attr_t, Int32) {
+        if cell.foreground == nil, let background = cell.background, cell.role != .normal {
+            // A themed mark (a face box edge) over image pixels: the role's colour on the pixel's colour.
+            let style = Theme.style(cell.role)
+            guard hasColor else { return (ds_a_bold(), 0) }
+            return (style.bold ? ds_a_bold() : ds_a_normal(), alloc_pair(style.foreground.rawValue, paletteColor(background)))
+        }
         if cell.foreground != nil || cell.background != nil {
             guard hasColor else { return (ds_a_normal(), 0) }
             return (ds_a_normal(), alloc_pair(paletteColor(cell.foreground), paletteColor(cell.background)))

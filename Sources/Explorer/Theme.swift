@@ -24,11 +24,15 @@ enum Theme {
         case .statusAccent: return RoleStyle(foreground: .black, background: .yellow)
         case .timelineBar: return RoleStyle(foreground: .blue, background: .terminalDefault)
         case .timelineCursor: return RoleStyle(foreground: .yellow, background: .terminalDefault, bold: true)
-        case .timelineCurve: return RoleStyle(foreground: .red, background: .terminalDefault)
+        case .timelineCurve: return RoleStyle(foreground: .cyan, background: .terminalDefault)
         case .threshold: return RoleStyle(foreground: .magenta, background: .terminalDefault)
         case .helpBox: return RoleStyle(foreground: .white, background: .blue)
         case .helpKey: return RoleStyle(foreground: .yellow, background: .blue, bold: true)
         case .prompt: return RoleStyle(foreground: .black, background: .yellow, bold: true)
+        case .faceBox: return RoleStyle(foreground: .green, background: .terminalDefault)
+        case .faceSelected: return RoleStyle(foreground: .yellow, background: .terminalDefault, bold: true)
+        case .scoreFake: return RoleStyle(foreground: .red, background: .terminalDefault, bold: true)
+        case .scoreReal: return RoleStyle(foreground: .green, background: .terminalDefault)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Detection
+import Explain
 import Faces
 import Foundation
 import Media
@@ -28,6 +29,14 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Engine threads (0: the engine's default).") var threads = 0
     @Option(help: "Frames whose faces the detector scores as one batch (more memory).") var batch = 1
     @Flag(help: "Also write each face crop, at the detector's input size, as crops/<frame>_<track>.png.") var crops = false
+    @Option(help: "Explainers for every face track, comma-separated: gradcam, gradcampp, layercam, attention, ltpa, shap.")
+    var explain: String?
+    @Flag(help: "With --explain: also write each map as maps/<explainer>/<frame>_<track>.npy.") var saveMaps = false
+    @Option(help: "SHAP: supervoxels per clip (M).") var shapSegments = 50
+    @Option(help: "SHAP: coalitions per clip, a count, auto (2M+2048) or all (exact).") var shapSamples: String?
+    @Option(help: "SHAP: frames per clip (T).") var shapFrames = 8
+    @Option(help: "SHAP: hidden supervoxels show the blurred clip (blur) or their mean colour (mean).") var shapMask = "blur"
+    @Option(help: "SHAP: the seed of the coalition sampling.") var seed: UInt64 = 0
 
     func run() throws {
         guard threshold > 0, threshold < 1 else { throw CLIError("--threshold must be in (0, 1), got \(threshold)") }
@@ -57,8 +66,9 @@ struct AnalyzeCommand: ParsableCommand {
         guard FileManager.default.createFile(atPath: partial.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: partial.path) else { throw CLIError("cannot write \(partial.path)") }
         defer { try? handle.close() }
+        let explainer = try explain.map { try AnalyzeExplainer(list: $0, detector: detector, saveMaps: saveMaps, shapOptions: try shapOptions()) }
         let analysis = VideoAnalysis(source: source, frames: Array(range), detector: detector, faces: faces,
-                                     framesPerBatch: batch, hook: try explainHook(detector: detector, into: dir))
+                                     framesPerBatch: batch, hook: try explainHook(detector: detector, into: dir, explainer: explainer))
         let progress = ProgressBar(label: "analyze", total: analysis.frames.count)
         do {
             try analysis.run { result in
@@ -73,8 +83,13 @@ struct AnalyzeCommand: ParsableCommand {
         try handle.close()
         try Self.replace(framesURL, with: partial)
         let snapshot = analysis.snapshot
-        let summary = Self.summary(video: video, metadata: source.metadata, detector: detector, snapshot: snapshot,
+        var summary = Self.summary(video: video, metadata: source.metadata, detector: detector, snapshot: snapshot,
                                    threshold: threshold)
+        if let explainer {
+            let explained = try explainer.finish(into: dir)
+            summary["metrics"] = explained.metrics
+            if explainer.shap != nil { summary["shap"] = explained.shap }
+        }
         try Self.writeJSON(summary, to: dir.appendingPathComponent("summary.json"))
         let v = VideoVerdicts(snapshot.results, threshold: threshold)
         guard let mean = v.meanProbability else { return "no face in \(v.frames) frames (verdicts null); see summary.json" }
@@ -84,11 +99,14 @@ struct AnalyzeCommand: ParsableCommand {
 
     /// Where explainers plug in: a per-frame callback that sees each frame's image, crops and the detector's
     /// input tensor (`FrameContext`). Today it writes `--crops`; `--explain` adds maps, overlays and metrics.csv.
-    func explainHook(detector: Detector, into dir: URL) throws -> ((FrameContext) throws -> Void)? {
-        guard crops else { return nil }
+    func explainHook(detector: Detector, into dir: URL, explainer: AnalyzeExplainer?) throws -> ((FrameContext) throws -> Void)? {
+        guard crops || explainer != nil else { return nil }
         let folder = dir.appendingPathComponent("crops")
-        try AnalyzeCommand.makeFolder(folder)
+        if crops { try AnalyzeCommand.makeFolder(folder) }
+        let writeCrops = crops
         return { context in
+            explainer?.collect(context)
+            guard writeCrops else { return }
             for (face, crop) in zip(context.result.faces, context.crops) {
                 try PNG.write(crop, to: folder.appendingPathComponent("\(context.frame)_\(face.track).png"))
             }
