@@ -22,12 +22,14 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                      "conv2d: inputScale needs a 1×1 conv with one group and N·C factors")
     }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
-    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    // im2col writes every element of the column buffer, padding zeros included: no need to clear it first.
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : geo.k * geo.c)
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
-    let biasValues = bias?.data
+    let biasValues = bias?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
+          biasValues.withUnsafeBufferPointer { bp in
             weight.data.withUnsafeBufferPointer { wOriginal in
               scaled.withUnsafeMutableBufferPointer { sw in
                 col.withUnsafeMutableBufferPointer { cp in
@@ -53,23 +55,20 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                 source = UnsafePointer(cp.baseAddress!)
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
-                            // Bias and activation run per tile while it is still in cache.
+                            // The bias is the tile's starting value; the activation runs per tile while it is
+                            // still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
-                                  b: source, ldb: pq, c: out, ldc: pq) { channels, columns in
-                                guard biasValues != nil || activation != .identity else { return }
-                                for ch in channels {
-                                    let p = out + ch * pq + columns.lowerBound
-                                    if let b = biasValues?[g * kg + ch] {
-                                        for i in 0..<columns.count { p[i] += b }
-                                    }
-                                    activation.apply(p, columns.count)
-                                }
+                                  b: source, ldb: pq, c: out, ldc: pq,
+                                  rowBias: bias == nil ? nil : bp.baseAddress! + g * kg) { channels, columns in
+                                guard activation != .identity else { return }
+                                for ch in channels { activation.apply(out + ch * pq + columns.lowerBound, columns.count) }
                             }
                         }
                     }
                 }
               }
             }
+          }
         }
     }
     return y
@@ -147,7 +146,8 @@ func conv2dBackwardInput(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) ->
     if geo.isDepthwise { return depthwiseBackwardInput(dy, weight, geo) }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
-    var col = [Float](repeating: 0, count: rows * pq)
+    // sgemm (beta 0) writes every element of the column buffer.
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     dx.data.withUnsafeMutableBufferPointer { dxp in
         dy.data.withUnsafeBufferPointer { dyp in
             weight.data.withUnsafeBufferPointer { wp in
@@ -179,7 +179,7 @@ func conv2dBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Ten
     if geo.isDepthwise { return depthwiseBackwardWeight(dy, x, geo) }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var dw = Tensor(shape: [geo.k, geo.cg, geo.r, geo.s])
-    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     dw.data.withUnsafeMutableBufferPointer { dwp in
         dy.data.withUnsafeBufferPointer { dyp in
             x.data.withUnsafeBufferPointer { xp in
