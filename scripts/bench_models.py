@@ -1,7 +1,9 @@
-"""Side-by-side latency of EfficientNet-B4 (icpr2020dfdc's AutoAtt B4, 224×224) in deepscope, onnxruntime and
-PyTorch, same machine, same run; prints a table with deepscope/onnxruntime and deepscope/PyTorch ratios.
+"""Side-by-side latency of EfficientNet-B4 (icpr2020dfdc's AutoAtt B4, 224×224), Xception (299×299) and
+ResNet-34 (224×224) in deepscope, onnxruntime and PyTorch, same machine, same run; prints a table with
+deepscope/onnxruntime and deepscope/PyTorch ratios, deepscope's forward+GradCAM time and peak RSS.
 
-    /root/.cache/deepscope-oracle/venv/bin/python scripts/bench_models.py --deepscope .build/release/deepscope
+    /root/.cache/deepscope-oracle/venv/bin/python scripts/bench_models.py --deepscope .build/release/deepscope \
+        --models b4,xception,resnet34
 """
 import argparse
 import json
@@ -25,7 +27,7 @@ def median_ms(fn, runs):
     return statistics.median(times)
 
 
-def build_model():
+def build_b4():
     import torch
     from torch import nn
     from efficientnet_pytorch import EfficientNet
@@ -57,11 +59,30 @@ def build_model():
     return Wrapped().eval()
 
 
+def build_xception():
+    import timm
+    return timm.create_model("legacy_xception", pretrained=False, num_classes=1).eval()
+
+
+def build_resnet34():
+    import torchvision
+    return torchvision.models.resnet34(num_classes=1).eval()
+
+
+# name: (PyTorch builder, deepscope detector spec, input size)
+MODELS = {
+    "b4": (build_b4, "efficientnet-autoatt:b4:lukemelas-0.7", 224),
+    "xception": (build_xception, "xception:timm", 299),
+    "resnet34": (build_resnet34, "resnet:34", 224),
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--deepscope", default=".build/release/deepscope")
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--models", default="b4,xception,resnet34")
+    ap.add_argument("--size", type=int, default=0, help="input size (0: each model's own)")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
@@ -69,32 +90,46 @@ def main():
     import torch
     import onnxruntime as ort
 
-    model = build_model()
-    onnx_path = os.path.join(tempfile.mkdtemp(), "b4.onnx")
-    torch.onnx.export(model, torch.randn(1, 3, args.size, args.size), onnx_path, input_names=["x"],
-                      output_names=["y"], dynamic_axes={"x": {0: "n"}}, opset_version=17, dynamo=False)
-    rows = []
-    for threads in [int(t) for t in args.threads.split(",")]:
-        torch.set_num_threads(threads)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-        for batch in [int(b) for b in args.batches.split(",")]:
-            x = np.random.default_rng(0).standard_normal((batch, 3, args.size, args.size), dtype=np.float32)
-            xt = torch.from_numpy(x)
-            ort_ms = median_ms(lambda: sess.run(None, {"x": x}), args.runs)
-            with torch.no_grad():
-                torch_ms = median_ms(lambda: model(xt), args.runs)
-            out = subprocess.run([args.deepscope, "bench", "model", "--detector", "efficientnet-autoatt:b4:lukemelas-0.7",
-                                  "--size", str(args.size), "--batch", str(batch), "--runs", str(args.runs),
-                                  "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
-            ds = json.loads(out)
-            rows.append((threads, batch, ds["forward_ms"], ds.get("forward_gradcam_ms"), ds["peak_rss_mb"], ort_ms, torch_ms))
-    print(f"EfficientNet-AutoAtt-B4 {args.size}x{args.size}, median of {args.runs} runs (ms)")
-    print("threads batch  deepscope  ds+gradcam  ds_rss_MB  onnxruntime  pytorch  ds/ort  ds/torch")
-    for t, b, ds, dsg, rss, o, p in rows:
-        print(f"{t:7d} {b:5d} {ds:10.1f} {dsg or 0:11.1f} {rss:10.0f} {o:12.1f} {p:8.1f} {ds / o:7.2f} {ds / p:9.2f}")
+    print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs; median of {args.runs} runs, ms")
+    print("model      size threads batch  deepscope  ds+gradcam  ds_rss_MB  onnxruntime  pytorch  ds/ort  ds/torch  cam/fwd")
+    for name in args.models.split(","):
+        builder, detector, size = MODELS[name]
+        size = args.size or size
+        model = builder()
+        onnx_path = os.path.join(tempfile.mkdtemp(), name + ".onnx")
+        torch.onnx.export(model, torch.randn(1, 3, size, size), onnx_path, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "n"}}, opset_version=17, dynamo=False)
+        weights = []
+        if name != "b4":
+            # deepscope has seeded random weights for EfficientNet only; hand it this model's own (random) ones.
+            from safetensors.torch import save_file
+            path = os.path.join(os.path.dirname(onnx_path), name + ".safetensors")
+            save_file({k: v.contiguous() for k, v in model.state_dict().items() if v.dtype == torch.float32}, path)
+            weights = ["--weights", path]
+        for threads in [int(t) for t in args.threads.split(",")]:
+            torch.set_num_threads(threads)
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+            for batch in [int(b) for b in args.batches.split(",")]:
+                x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
+                xt = torch.from_numpy(x)
+                # Interleave the engines so a change in machine load hits all three alike.
+                # Started from a small shell: a child forked straight from this (torch-sized) process inherits
+                # its peak RSS, which would then be what deepscope reports as its own.
+                out = subprocess.run(["sh", "-c", '"$@" & wait $!', "sh", args.deepscope, "bench", "model", "--detector", detector,
+                                      "--size", str(size), "--batch", str(batch), "--runs", str(args.runs),
+                                      "--threads", str(threads)] + weights, check=True, capture_output=True, text=True).stdout
+                ort_ms = median_ms(lambda: sess.run(None, {"x": x}), args.runs)
+                with torch.no_grad():
+                    torch_ms = median_ms(lambda: model(xt), args.runs)
+                ds = json.loads(out)
+                f, cam = ds["forward_ms"], ds.get("forward_gradcam_ms")
+                # bench model runs GradCAM only where the spec names a default layer (EfficientNet's head conv).
+                cam_ms, ratio = (f"{cam:11.1f}", f"{cam / f:8.2f}") if cam else (f"{'n/a':>11s}", f"{'n/a':>8s}")
+                print(f"{name:10s} {size:4d} {threads:7d} {batch:5d} {f:10.1f} {cam_ms} {ds['peak_rss_mb']:10.0f}"
+                      f" {ort_ms:12.1f} {torch_ms:8.1f} {f / ort_ms:7.2f} {f / torch_ms:9.2f} {ratio}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ struct MBConvBlock: Sendable {
     func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
         var y = x
         if let expand { y = expand(y, in: g, activation: .silu) }
-        y = se(depthwise(y, in: g, activation: .silu), in: g)
-        y = project(y, in: g)
+        y = depthwise(y, in: g, activation: .silu)
+        // Folded inference scales the projection's weights by the gate instead of the expanded activations.
+        y = project.isExact(in: g) ? project(se(y, in: g), in: g) : project(y, in: g, inputScale: se.gate(y, in: g))
         // Drop-connect is the identity in eval mode, so the skip is a plain sum.
         if hasSkip { y = g.add(y, x) }
         return g.name(path, y)

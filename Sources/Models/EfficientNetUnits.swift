@@ -71,13 +71,21 @@ struct ConvUnit: Sendable {
         }
     }
 
-    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+    /// Whether this unit must produce PyTorch's exact module outputs in `g` (no folding, no fusion).
+    func isExact(in g: Graph) -> Bool {
+        g.isRecording || g.captured.contains(path) || norm.map { g.captured.contains($0.path) } == true
+    }
+
+    /// The unit's output; `inputScale` ([N, C, 1, 1], e.g. a squeeze-excite gate) multiplies the input's
+    /// channels first and is folded into the weights when the unit is not exact.
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity,
+                        inputScale: Variable? = nil) -> Variable {
         let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
-        let exact = g.isRecording || g.captured.contains(path) || norm.map { g.captured.contains($0.path) } == true
-        if let folded, !exact {
+        if let folded, !isExact(in: g) {
             return g.conv2d(x, weight: Variable(folded.weight), bias: Variable(folded.bias), stride: Size2D(stride, stride),
-                            padding: pad, groups: groups, activation: activation)
+                            padding: pad, groups: groups, activation: activation, inputScale: inputScale)
         }
+        let x = inputScale.map { g.multiply(x, $0) } ?? x
         guard let norm else {
             let y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
                              stride: Size2D(stride, stride), padding: pad, groups: groups)
@@ -113,7 +121,11 @@ struct SqueezeExcite: Sendable {
     }
 
     func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
-        let s = expand(reduce(g.globalAvgPool(x), in: g, activation: .silu), in: g, activation: .sigmoid)
-        return g.multiply(x, s)
+        g.multiply(x, gate(x, in: g))
+    }
+
+    /// σ(expand(silu(reduce(mean_hw(x))))), [N, C, 1, 1]: the factors the block's input is scaled by.
+    func gate(_ x: Variable, in g: Graph) -> Variable {
+        expand(reduce(g.globalAvgPool(x), in: g, activation: .silu), in: g, activation: .sigmoid)
     }
 }

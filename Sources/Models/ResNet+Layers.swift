@@ -86,6 +86,35 @@ struct BatchNorm2dLayer: Sendable {
     }
 }
 
+// MARK: - Conv + batch norm
+
+/// A `Conv2dLayer` followed by its `BatchNorm2dLayer`, with the norm also folded into the conv's weights.
+///
+/// Plain inference runs the folded conv with the activation fused in its epilogue: one pass over the output
+/// instead of three. A recording graph runs conv → BN → activation separately, so gradients flow through the
+/// same ops as PyTorch's. Only for pairs whose conv and BN outputs are never named (captured).
+struct ConvBN: Sendable {
+    let conv: Conv2dLayer
+    let norm: BatchNorm2dLayer
+    private let folded: (weight: Tensor, bias: Tensor)
+
+    init(_ conv: Conv2dLayer, _ norm: BatchNorm2dLayer) {
+        self.conv = conv
+        self.norm = norm
+        folded = foldBatchNorm(convWeight: conv.weight, convBias: conv.bias, gamma: norm.weight, beta: norm.bias,
+                               mean: norm.runningMean, var: norm.runningVar, eps: norm.eps)
+    }
+
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+        guard g.isRecording else {
+            return g.conv2d(x, weight: Variable(folded.weight), bias: Variable(folded.bias), stride: conv.stride,
+                            padding: conv.padding, dilation: conv.dilation, groups: conv.groups, activation: activation)
+        }
+        let y = norm(conv(x, in: g), in: g)
+        return activation == .identity ? y : g.activate(y, activation)
+    }
+}
+
 // MARK: - Linear and PReLU
 
 /// `nn.Linear`.

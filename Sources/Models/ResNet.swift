@@ -29,9 +29,8 @@ public enum ResNetLayout: String, Sendable, CaseIterable {
 
 /// torchvision's `BasicBlock` (18/34) or `Bottleneck` (50, v1.5: the stride sits on the 3×3 conv).
 private struct ResidualBlock: Sendable {
-    let convs: [Conv2dLayer]
-    let norms: [BatchNorm2dLayer]
-    let downsample: (conv: Conv2dLayer, norm: BatchNorm2dLayer)?
+    let units: [ConvBN]
+    let downsample: ConvBN?
 
     init(_ b: ParameterBinder, _ prefix: String, inplanes: Int, planes: Int, stride: Int, bottleneck: Bool) {
         let expansion = bottleneck ? 4 : 1
@@ -46,12 +45,11 @@ private struct ResidualBlock: Sendable {
                                      padding: kernel / 2, bias: false))
             norms.append(BatchNorm2dLayer(b, "\(prefix).bn\(i + 1)", channels: cout))
         }
-        self.convs = convs
-        self.norms = norms
+        units = zip(convs, norms).map { ConvBN($0, $1) }
         if stride != 1 || inplanes != planes * expansion {
-            downsample = (Conv2dLayer(b, prefix + ".downsample.0", in: inplanes, out: planes * expansion, kernel: 1,
-                                      stride: stride, bias: false),
-                          BatchNorm2dLayer(b, prefix + ".downsample.1", channels: planes * expansion))
+            downsample = ConvBN(Conv2dLayer(b, prefix + ".downsample.0", in: inplanes, out: planes * expansion,
+                                            kernel: 1, stride: stride, bias: false),
+                                BatchNorm2dLayer(b, prefix + ".downsample.1", channels: planes * expansion))
         } else {
             downsample = nil
         }
@@ -59,11 +57,8 @@ private struct ResidualBlock: Sendable {
 
     func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
         var y = x
-        for i in convs.indices {
-            y = norms[i](convs[i](y, in: g), in: g)
-            if i < convs.count - 1 { y = g.relu(y) }
-        }
-        let identity = downsample.map { $0.norm($0.conv(x, in: g), in: g) } ?? x
+        for (i, unit) in units.enumerated() { y = unit(y, in: g, activation: i < units.count - 1 ? .relu : .identity) }
+        let identity = downsample.map { $0(x, in: g) } ?? x
         return g.relu(g.add(y, identity))
     }
 }

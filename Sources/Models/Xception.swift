@@ -39,7 +39,7 @@ struct SeparableConv: Sendable {
 /// `skip`/`skipbn` (1×1 conv, stride) when the shape changes.
 private struct XceptionBlock: Sendable {
     /// (ReLU before?, separable conv, batch norm) for each repetition.
-    let units: [(relu: Bool, conv: SeparableConv, norm: BatchNorm2dLayer)]
+    let units: [(relu: Bool, depthwise: Conv2dLayer, pointwise: ConvBN)]
     let pool: Bool
     let skip: (conv: Conv2dLayer, norm: BatchNorm2dLayer)?
 
@@ -55,13 +55,13 @@ private struct XceptionBlock: Sendable {
         // `rep` is built as ReLU, SepConv, BN per repetition and loses its first ReLU when the block does not
         // start with one, which shifts every Sequential index by one.
         let shift = startWithReLU ? 0 : 1
-        var units: [(Bool, SeparableConv, BatchNorm2dLayer)] = []
+        var units: [(Bool, Conv2dLayer, ConvBN)] = []
         for i in 0..<reps {
             let (a, z) = growFirst ? (i == 0 ? cin : cout, cout) : (cin, i == reps - 1 ? cout : cin)
             let base = 3 * i - shift
-            units.append((i > 0 || startWithReLU,
-                          SeparableConv(b, "\(prefix).rep.\(base + 1)", in: a, out: z),
-                          BatchNorm2dLayer(b, "\(prefix).rep.\(base + 2)", channels: z)))
+            let conv = SeparableConv(b, "\(prefix).rep.\(base + 1)", in: a, out: z)
+            units.append((i > 0 || startWithReLU, conv.depthwise,
+                          ConvBN(conv.pointwise, BatchNorm2dLayer(b, "\(prefix).rep.\(base + 2)", channels: z))))
         }
         self.units = units
         pool = stride != 1
@@ -69,9 +69,12 @@ private struct XceptionBlock: Sendable {
 
     func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
         var y = x
-        for unit in units {
-            if unit.relu { y = g.relu(y) }
-            y = unit.norm(unit.conv(y, in: g), in: g)
+        for (i, unit) in units.enumerated() {
+            // The next unit's ReLU is fused into this unit's folded pointwise+BN when inference allows it;
+            // the block's input keeps its own ReLU because the shortcut reads it unrectified.
+            let fuseNext = !g.isRecording && i + 1 < units.count && units[i + 1].relu
+            if unit.relu && (i == 0 || g.isRecording) { y = g.relu(y) }
+            y = unit.pointwise(unit.depthwise(y, in: g), in: g, activation: fuseNext ? .relu : .identity)
         }
         if pool { y = g.maxPool2d(y, kernel: 3, stride: 2, padding: 1) }
         let shortcut = skip.map { $0.norm($0.conv(x, in: g), in: g) } ?? x

@@ -9,21 +9,42 @@
 // MARK: - Forward
 
 /// The fast conv2d forward: bias and activation are applied in one pass over the output.
+/// `inputScale` ([N·C] factors, pointwise convs with one group only) multiplies input channel c of sample n
+/// first; it is applied to a per-sample copy of the K×C weights, never to the C×H×W input.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
-                   activation: Activation = .identity) -> Tensor {
+                   activation: Activation = .identity, inputScale: Tensor? = nil) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
     if geo.isDepthwise {
         return depthwiseForward(x, weight, bias, geo, activation: activation)
     }
+    if let inputScale {
+        precondition(geo.isPointwise && geo.groups == 1 && inputScale.count == geo.n * geo.c,
+                     "conv2d: inputScale needs a 1×1 conv with one group and N·C factors")
+    }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
-    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    // im2col writes every element of the column buffer, padding zeros included: no need to clear it first.
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
+    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : geo.k * geo.c)
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
-    let biasValues = bias?.data
+    let biasValues = bias?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
-            weight.data.withUnsafeBufferPointer { wp in
+          biasValues.withUnsafeBufferPointer { bp in
+            weight.data.withUnsafeBufferPointer { wOriginal in
+              scaled.withUnsafeMutableBufferPointer { sw in
                 col.withUnsafeMutableBufferPointer { cp in
                     for n in 0..<geo.n {
+                        var wp = wOriginal
+                        if let inputScale {
+                            // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than C×H×W activations.
+                            inputScale.data.withUnsafeBufferPointer { s in
+                                let sn = s.baseAddress! + n * geo.c
+                                for k in 0..<geo.k {
+                                    for c in 0..<geo.c { sw[k * geo.c + c] = wOriginal[k * geo.c + c] * sn[c] }
+                                }
+                            }
+                            wp = UnsafeBufferPointer(sw)
+                        }
                         for g in 0..<geo.groups {
                             let xg = xp.baseAddress! + (n * geo.c + g * geo.cg) * geo.h * geo.w
                             let source: UnsafePointer<Float>
@@ -34,22 +55,20 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                 source = UnsafePointer(cp.baseAddress!)
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
-                            // Bias and activation run per tile while it is still in cache.
+                            // The bias is the tile's starting value; the activation runs per tile while it is
+                            // still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
-                                  b: source, ldb: pq, c: out, ldc: pq) { channels, columns in
-                                guard biasValues != nil || activation != .identity else { return }
-                                for ch in channels {
-                                    let p = out + ch * pq + columns.lowerBound
-                                    if let b = biasValues?[g * kg + ch] {
-                                        for i in 0..<columns.count { p[i] += b }
-                                    }
-                                    activation.apply(p, columns.count)
-                                }
+                                  b: source, ldb: pq, c: out, ldc: pq,
+                                  rowBias: bias == nil ? nil : bp.baseAddress! + g * kg) { channels, columns in
+                                guard activation != .identity else { return }
+                                for ch in channels { activation.apply(out + ch * pq + columns.lowerBound, columns.count) }
                             }
                         }
                     }
                 }
+              }
             }
+          }
         }
     }
     return y
@@ -127,7 +146,8 @@ func conv2dBackwardInput(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) ->
     if geo.isDepthwise { return depthwiseBackwardInput(dy, weight, geo) }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
-    var col = [Float](repeating: 0, count: rows * pq)
+    // sgemm (beta 0) writes every element of the column buffer.
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     dx.data.withUnsafeMutableBufferPointer { dxp in
         dy.data.withUnsafeBufferPointer { dyp in
             weight.data.withUnsafeBufferPointer { wp in
@@ -159,7 +179,7 @@ func conv2dBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Ten
     if geo.isDepthwise { return depthwiseBackwardWeight(dy, x, geo) }
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     var dw = Tensor(shape: [geo.k, geo.cg, geo.r, geo.s])
-    var col = geo.isPointwise ? [] : [Float](repeating: 0, count: rows * pq)
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     dw.data.withUnsafeMutableBufferPointer { dwp in
         dy.data.withUnsafeBufferPointer { dyp in
             x.data.withUnsafeBufferPointer { xp in
@@ -247,7 +267,7 @@ extension Graph {
     ///   - padding: explicit zero padding; asymmetric values express TensorFlow SAME (`Padding2D.same`).
     ///   - activation: applied to the output; fused into the conv when not recording.
     ///   - inputScale: [N, C, 1, 1] factors multiplied into the input's channels first (a squeeze-excite gate);
-    ///     for a batch-1 1×1 conv in inference they are folded into the weights instead of touching the input.
+    ///     for a 1×1 conv in inference they are folded into per-sample weights instead of touching the input.
     /// ```swift
     /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
     /// ```
@@ -258,19 +278,12 @@ extension Graph {
                                dilation: dilation, groups: groups)
         if let scale = inputScale {
             precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
-            guard !isRecording && geo.isPointwise && groups == 1 && geo.n == 1 else {
+            guard !isRecording && geo.isPointwise && groups == 1 else {
                 return conv2d(multiply(x, scale), weight: weight, bias: bias, stride: stride, padding: padding,
                               dilation: dilation, groups: groups, activation: activation)
             }
-            // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than scaling C×H×W activations.
-            var scaled = weight.tensor
-            scaled.data.withUnsafeMutableBufferPointer { w in
-                scale.tensor.data.withUnsafeBufferPointer { s in
-                    for k in 0..<geo.k { for c in 0..<geo.c { w[k * geo.c + c] *= s[c] } }
-                }
-            }
             return Variable(timed("conv 1x1 (input-scaled)") {
-                conv2dForward(x.tensor, scaled, bias?.tensor, geo, activation: activation)
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
             })
         }
         let kind = geo.isDepthwise ? "conv depthwise \(geo.r)x\(geo.s)/\(geo.stride.h)"

@@ -11,10 +11,15 @@ import COpenBLAS
 
 /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when asked. `epilogue(rows, cols)` runs
 /// on each finished tile of C.
+///
+/// With `rowBias` (m values, only with beta = 0), C = alpha · op(A) · op(B) + rowBias broadcast along rows: each
+/// tile of C is first filled with its rows' bias and the product added with beta = 1. OpenBLAS skips its own
+/// pass over C when beta is 1 (it zero-fills C when beta is 0), so the bias costs no extra pass at all.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil,
            epilogue: ((Range<Int>, Range<Int>) -> Void)? = nil) {
+    precondition(rowBias == nil || beta == 0, "sgemm: rowBias replaces beta · C")
     guard m > 0 && n > 0 else { return }
     Engine.prepareBLAS()
     let (tileM, tileN) = gemmTiles(m: m, n: n, k: k)
@@ -23,6 +28,11 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
         let rows = (tile / tilesN * tileM)..<min(m, (tile / tilesN + 1) * tileM)
         let cols = (tile % tilesN * tileN)..<min(n, (tile % tilesN + 1) * tileN)
         let cTile = c + rows.lowerBound * ldc + cols.lowerBound
+        var beta = beta
+        if let rowBias {
+            for i in 0..<rows.count { (cTile + i * ldc).update(repeating: rowBias[rows.lowerBound + i], count: cols.count) }
+            beta = 1
+        }
         if k == 0 {
             // BLAS may skip the update for k = 0; make the empty product explicit.
             for i in 0..<rows.count { for j in 0..<cols.count { cTile[i * ldc + j] = beta == 0 ? 0 : beta * cTile[i * ldc + j] } }

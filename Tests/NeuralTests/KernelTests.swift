@@ -158,9 +158,9 @@ extension KernelTests {
 extension KernelTests {
     /// conv2d(x, inputScale: s) equals conv2d(x ⊙ s) in inference (weights folded) and when recording
     /// (multiply then conv, with gradients through both).
-    @Test func inputScaledPointwiseConvMatchesMultiplyThenConv() {
+    @Test(arguments: [1, 3]) func inputScaledPointwiseConvMatchesMultiplyThenConv(batch: Int) {
         var r = SeededRandom(seed: 27)
-        let x = r.tensor([1, 6, 5, 7]), w = r.tensor([4, 6, 1, 1]), b = r.tensor([4]), s = r.tensor([1, 6, 1, 1])
+        let x = r.tensor([batch, 6, 5, 7]), w = r.tensor([4, 6, 1, 1]), b = r.tensor([4]), s = r.tensor([batch, 6, 1, 1])
         for recording in [false, true] {
             let g = Graph(recording: recording)
             let xv = g.input(x), sv = g.input(s)
