@@ -138,8 +138,13 @@ private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: in
 private func drawHelp(in layout: Layout, on screen: inout Screen) {
     let entries = KeyTable.help
     let keyWidth = entries.map(\.keys.count).max() ?? 0
-    let width = min(layout.size.columns - 2, keyWidth + 3 + (entries.map(\.meaning.count).max() ?? 0) + 4)
-    let height = min(layout.size.rows - 2, entries.count + 4)
+    let entryWidth = keyWidth + 1 + (entries.map(\.meaning.count).max() ?? 0)
+    // Two columns of keys when one does not fit above the status bar (a short terminal) and two fit across.
+    let usableRows = max(1, layout.size.rows - 1 - 4)
+    let blocks = entries.count > usableRows && 2 * entryWidth + 7 <= layout.size.columns - 2 ? 2 : 1
+    let perBlock = (entries.count + blocks - 1) / blocks
+    let width = min(layout.size.columns - 2, blocks * entryWidth + 3 * (blocks - 1) + 4)
+    let height = min(layout.size.rows - 2, perBlock + 4)
     let box = CellRect(row: max(0, (layout.size.rows - 1 - height) / 2), column: max(0, (layout.size.columns - width) / 2),
                        rows: height, columns: width)
     screen.fill(box, role: .helpBox)
@@ -156,11 +161,13 @@ private func drawHelp(in layout: Layout, on screen: inout Screen) {
     screen[box.row + box.rows - 1, box.column] = ScreenCell("└", role: .helpBox)
     screen[box.row + box.rows - 1, box.column + box.columns - 1] = ScreenCell("┘", role: .helpBox)
     screen.put(" Keys ", row: box.row, column: box.column + 2, role: .helpKey)
-    for (i, entry) in entries.enumerated() where box.row + 2 + i < box.row + box.rows - 1 {
-        let row = box.row + 2 + i
-        screen.put(entry.keys, row: row, column: box.column + 2, role: .helpKey, limit: keyWidth)
-        screen.put(entry.meaning, row: row, column: box.column + 3 + keyWidth, role: .helpBox,
-                   limit: box.columns - keyWidth - 5)
+    for (i, entry) in entries.enumerated() where box.row + 2 + i % perBlock < box.row + box.rows - 1 {
+        let row = box.row + 2 + i % perBlock
+        let column = box.column + 2 + (i / perBlock) * (entryWidth + 3)
+        let room = box.column + box.columns - 2 - column
+        screen.put(entry.keys, row: row, column: column, role: .helpKey, limit: min(keyWidth, room))
+        screen.put(entry.meaning, row: row, column: column + keyWidth + 1, role: .helpBox,
+                   limit: max(0, min(entryWidth - keyWidth - 1, room - keyWidth - 1)))
     }
 }
 

@@ -69,8 +69,13 @@ struct RenderTests {
     @Test func helpOverlayListsEveryBinding() {
         var s = ExplorerState(videoName: "v", metadata: sampleMetadata())
         s.showHelp = true
-        let text = render(s, layout: Layout(rows: 30, columns: 100), frameArt: nil).text
-        for entry in KeyTable.help { #expect(text.contains(entry.meaning), "\(entry.meaning) missing") }
+        // Tall, and short but wide (the keys go into two columns): every binding is on screen either way.
+        for (rows, columns) in [(30, 100), (18, 120)] {
+            let text = render(s, layout: Layout(rows: rows, columns: columns), frameArt: nil).text
+            for entry in KeyTable.help {
+                #expect(text.contains(entry.meaning), "\(entry.meaning) missing at \(columns)×\(rows)")
+            }
+        }
     }
 
     @Test func promptShowsInTheStatusBarWithTheCursor() {
