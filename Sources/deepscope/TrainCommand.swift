@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a small EfficientNet detector on CPU from `deepscope forge --crops` output; writes a detector bundle.")
 
-    @Option(help: "Crop folder written by deepscope forge --crops.") var data: String
+    @Option(help: "Crop folder written by deepscope forge --crops.") var data: String = ""
     @Option(help: "Head: autoatt (binary + attention), ltpa, softmax (attribution), embedding.") var head = "autoatt"
     @Option(help: "Loss: bce, focal, ce, arcface, arcfacemod, triplet.") var loss = "bce"
     @Option(help: "EfficientNet variant wWdDrR; R is the input size.") var variant = "w0.35d0.3r64"
@@ -23,7 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Batch size.") var batch = 16
     @Option(help: "Seed (weights, shuffles, augmentation).") var seed: UInt64 = 1
     @Option(help: "Frames before this train; the rest validate.") var splitFrame = 72
-    @Option(help: "Write the bundle (manifest.json, weights.safetensors) into this folder.") var out: String
+    @Option(help: "Write the bundle (manifest.json, weights.safetensors) into this folder.") var out: String = ""
+    // scripts/bench_train.sh: time N steps on random crops (plain efficientnet, one logit, BCE) and print images/s.
+    @Option(help: .hidden) var benchSteps = 0
     @Option(help: "Bundle name in the manifest.") var name: String?
     @Option(help: "Checkpoint file, written after every epoch.") var checkpoint: String?
     @Flag(help: "Continue from --checkpoint.") var resume = false
@@ -31,10 +33,13 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if threads > 0 { Engine.threads = threads }
+        if benchSteps > 0 { return try benchmark() }
+        guard !data.isEmpty, !out.isEmpty else { throw CLIError("--data DIR and --out DIR are required") }
         guard let netHead = NetHead(rawValue: head) else { throw CLIError("--head must be autoatt, ltpa, softmax or embedding, got \(head)") }
         let folder: CropFolder
         do { folder = try CropFolder.read(URL(fileURLWithPath: data)) } catch { throw CLIError("\(error)") }
-        let (train, validation) = folder.split(at: splitFrame)
+        var (train, validation) = folder.split(at: splitFrame)
+        if ["bce", "focal"].contains(loss) { train = balanced(train) }
         let classes = ForgeryMethod.allCases.count
         var o = TrainOptions()
         o.epochs = epochs; o.batchSize = batch; o.seed = seed; o.learningRate = lr
@@ -94,6 +99,28 @@ struct TrainCommand: ParsableCommand {
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
     }
 
+    /// Times `benchSteps` training steps (after one warm-up) of the plain network on random crops.
+    private func benchmark() throws {
+        let net = try TrainableNet(variant: variant, head: .softmax, outputs: 1, seed: seed)
+        let side = net.config.resolution
+        var rng = SeededGenerator(seed: seed)
+        var crops = LabelledCrops()
+        for i in 0..<(batch * 2) {
+            crops.images.append(RGBImage(width: side, height: side, pixels: (0..<(side * side * 3)).map { _ in UInt8(rng.next() % 256) }))
+            crops.labels.append(i % 2)
+        }
+        var o = TrainOptions()
+        o.batchSize = batch; o.epochs = benchSteps + 1; o.augmentation = .none
+        o.optimizer = .sgd(momentum: 0.9, weightDecay: 0)
+        let trainer = try Trainer(net: net, data: crops, options: o)
+        trainer.trainStep()
+        let start = Date()
+        for _ in 0..<benchSteps { trainer.trainStep() }
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "deepscope images/s %.1f (batch %d, %d steps, %@ at %d px)", Double(benchSteps * batch) / seconds,
+                     batch, benchSteps, variant, side))
+    }
+
     /// Prints the confusion matrix (attribution) or the AUC (binary) on the validation crops.
     private func report(_ trainer: Trainer, validation: LabelledCrops, classes: Int) throws {
         guard validation.count > 0 else { return }
@@ -107,7 +134,27 @@ struct TrainCommand: ParsableCommand {
             for (i, row) in m.enumerated() { print(ForgeryMethod.allCases[i].rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + row.map { String(format: "%4d", $0) }.joined()) }
         }
         print(String(format: "held-out validation: %.4f", trainer.evaluate(validation)))
+        guard k == 1 else { return }
+        // AUC of pristine against each method alone: which artefacts the detector has learnt.
+        for m in ForgeryMethod.allCases.dropFirst() {
+            let idx = validation.labels.indices.filter { validation.labels[$0] == 0 || validation.labels[$0] == m.label }
+            let auc = rocAUC(scores: idx.map { Double(out.data[$0]) }, labels: idx.map { validation.labels[$0] == 0 ? 0 : 1 })
+            print(String(format: "  AUC pristine vs %@: %.4f", m.rawValue, auc))
+        }
     }
+}
+
+/// The crops with each pristine crop repeated so that real and fake are equally frequent (binary objectives;
+/// SBI trains on real/fake pairs for the same reason).
+func balanced(_ data: LabelledCrops) -> LabelledCrops {
+    let real = data.labels.indices.filter { data.labels[$0] == 0 }
+    let fake = data.count - real.count
+    guard !real.isEmpty, fake > real.count else { return data }
+    var out = data
+    for _ in 1..<(fake / real.count) {
+        for i in real { out.images.append(data.images[i]); out.labels.append(0) }
+    }
+    return out
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
