@@ -57,5 +57,6 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Weights", "Neural", "Media", "Faces", "TestSupport"]),
         .testTarget(name: "ExplainSHAPTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
     ]
 )

@@ -10,7 +10,8 @@ import Glibc
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks (timings as JSON).",
-                                                    subcommands: [BenchModelCommand.self, BenchSHAPCommand.self])
+                                                    subcommands: [BenchModelCommand.self, BenchSHAPCommand.self,
+                                                                  BenchRenderCommand.self])
 }
 
 struct BenchModelCommand: ParsableCommand {

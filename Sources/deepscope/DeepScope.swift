@@ -9,8 +9,8 @@ struct DeepScope: ParsableCommand {
         abstract: "Explore deepfake detectors and their explanations on video, in the terminal.",
         version: "0.1.0",
         subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, FacesCommand.self, ModelCommand.self,
-                      BenchCommand.self, ExportVideoCommand.self,
-                      ForgeCommand.self, TrainCommand.self],
+                      BenchCommand.self, ExportVideoCommand.self, AnalyzeCommand.self, EvaluateCommand.self,
+                      DetectorsCommand.self, ForgeCommand.self, TrainCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 

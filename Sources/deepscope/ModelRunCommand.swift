@@ -1,6 +1,7 @@
 // `deepscope model run`: runs a detector on a preprocessed N×3×H×W .npy and writes logits, GradCAM, attention
 // and named activations as .npy files — how users and tests check a model against PyTorch.
 import ArgumentParser
+import Detection
 import Explain
 import Foundation
 import Models
@@ -9,64 +10,38 @@ import Weights
 
 // MARK: - Detector specification
 
-/// What `--detector` (a manifest path, or `ARCH[:VARIANT[:PADDING]]` with `--weights`) resolves to.
+/// What `--detector` resolves to: Detection's manifest (a manifest path, a bundled detector, a preset
+/// `family:model`, or `ARCH[:VARIANT[:PADDING]]`) with `--weights` applied; errors become one-line CLI errors.
 struct DetectorSpec {
-    var architecture: String
-    var variant: String?
-    var padding: String?
-    var weights: URL?
-    var keyPrefix = ""
-    var inputSize = 224
-    var gradcamLayer: String?
+    var manifest: DetectorManifest
+    var architecture: String { manifest.architecture }
+    var variant: String? { manifest.variant }
+    var padding: String? { manifest.padding }
+    var weights: URL? { manifest.weights }
+    var inputSize: Int {
+        get { manifest.input.size }
+        set { manifest.input.size = newValue }
+    }
 
     init(_ spec: String, weights: String?) throws {
-        let manifestURL = URL(fileURLWithPath: spec)
-        if spec.hasSuffix(".json") || FileManager.default.fileExists(atPath: spec) {
-            guard let data = FileManager.default.contents(atPath: spec) else {
-                throw CLIError("cannot read detector manifest \(spec)")
-            }
-            guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw CLIError("detector manifest \(spec): not a JSON object")
-            }
-            guard let arch = root["architecture"] as? String else {
-                throw CLIError("detector manifest \(spec): missing string field 'architecture'")
-            }
-            architecture = arch
-            variant = root["variant"] as? String
-            padding = root["padding"] as? String
-            keyPrefix = root["keyPrefix"] as? String ?? ""
-            if let input = root["input"] as? [String: Any], let size = input["size"] as? Int { inputSize = size }
-            if let explain = root["explain"] as? [String: Any] { gradcamLayer = explain["gradcamLayer"] as? String }
-            if let w = weights {
-                self.weights = URL(fileURLWithPath: w)
-            } else if let w = root["weights"] as? String {
-                // A relative weights path is relative to the manifest, so a detector folder can move as a whole.
-                self.weights = w.hasPrefix("/") ? URL(fileURLWithPath: w)
-                    : manifestURL.deletingLastPathComponent().appendingPathComponent(w)
-            }
-        } else {
-            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard (1...3).contains(parts.count), !parts[0].isEmpty else {
-                throw CLIError("--detector '\(spec)': expected a manifest path or ARCH[:VARIANT[:PADDING]]")
-            }
-            architecture = parts[0]
-            variant = parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil
-            padding = parts.count > 2 && !parts[2].isEmpty ? parts[2] : nil
-            self.weights = weights.map { URL(fileURLWithPath: $0) }
-        }
+        do {
+            var m = try DetectorManifest.resolve(spec: spec, assets: assetsDirectory())
+            if let weights { m.weights = URL(fileURLWithPath: weights) }
+            manifest = m
+        } catch let error as DetectionError { throw CLIError(error.description) }
     }
 
     /// Loads the weights and builds the bound network.
-    func makeNetwork() throws -> Network {
-        guard let weights else { throw CLIError("--detector \(architecture): no weights (pass --weights FILE)") }
-        let file = try TensorFile.load(contentsOf: weights)
-        return try Models.makeNetwork(architecture: architecture, variant: variant, padding: padding,
-                                      inputSize: inputSize, keyPrefix: keyPrefix, tensors: file.namedTensors)
+    func makeNetwork() throws -> Network { try makeDetector().network }
+
+    /// Loads the weights and binds network and head.
+    func makeDetector() throws -> Detector {
+        do { return try Detector.load(manifest: manifest) } catch let error as DetectionError { throw CLIError(error.description) }
     }
 
     /// The layer GradCAM explains: `--gradcam-layer`, the manifest's, or the architecture's head convolution.
     func layer(for network: Network, override: String?) -> String? {
-        override ?? gradcamLayer ?? (network as? EfficientNet)?.headLayerName
+        override ?? manifest.gradcamLayer ?? (network as? EfficientNet)?.headLayerName
     }
 }
 
