@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "TestSupport"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "Graphics", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Weights", "Neural", "Media", "Faces", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Models", "Weights", "Neural", "Media", "Faces", "TestSupport"]),
         .testTarget(name: "ExplainSHAPTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
     ]

@@ -11,9 +11,9 @@ $DS forge --seed 7 --size 64 --margin 0.1 \
     --video-out assets/samples/carphone_manipulated.mp4 --truth-out assets/samples/carphone_manipulated.truth.json \
     --crops "$DATA"
 common=(--data "$DATA" --variant w0.35d0.3r64 --split-frame 72 --threads 1)
-$DS train "${common[@]}" --head autoatt --loss bce --epochs 30 --lr 3e-3 --seed 1 \
+$DS train "${common[@]}" --head autoatt --loss bce --epochs 40 --lr 3e-3 --seed 1 \
     --name "deepscope demo AutoAtt (synthetic blends)" --out assets/detectors/demo-autoatt
-$DS train "${common[@]}" --head softmax --loss ce --epochs 30 --lr 3e-3 --seed 2 \
+$DS train "${common[@]}" --head softmax --loss ce --epochs 40 --lr 3e-3 --seed 2 \
     --name "deepscope demo attribution (6 classes)" --out assets/detectors/demo-attribution
 $DS train "${common[@]}" --head ltpa --loss bce --epochs 30 --lr 3e-3 --seed 3 \
     --name "deepscope demo LTPA (synthetic blends)" --out assets/detectors/demo-ltpa

@@ -51,8 +51,8 @@ public struct CropFolder: Sendable {
     public func split(at frame: Int) -> (train: LabelledCrops, validation: LabelledCrops) {
         var a = LabelledCrops(), b = LabelledCrops()
         for i in 0..<crops.count {
-            if frames[i] < frame { a.images.append(crops.images[i]); a.labels.append(crops.labels[i]) }
-            else { b.images.append(crops.images[i]); b.labels.append(crops.labels[i]) }
+            if frames[i] < frame { a.images.append(crops.images[i]); a.labels.append(crops.labels[i]); a.frames.append(frames[i]) }
+            else { b.images.append(crops.images[i]); b.labels.append(crops.labels[i]); b.frames.append(frames[i]) }
         }
         return (a, b)
     }

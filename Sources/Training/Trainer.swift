@@ -25,7 +25,11 @@ public enum Objective: Sendable, Equatable {
 public struct LabelledCrops: Sendable {
     public var images: [RGBImage]
     public var labels: [Int]
-    public init(images: [RGBImage] = [], labels: [Int] = []) { self.images = images; self.labels = labels }
+    /// The source frame of each crop (optional; paired sampling needs it).
+    public var frames: [Int]
+    public init(images: [RGBImage] = [], labels: [Int] = [], frames: [Int] = []) {
+        self.images = images; self.labels = labels; self.frames = frames
+    }
     public var count: Int { images.count }
 }
 
@@ -39,6 +43,9 @@ public struct TrainOptions: Sendable {
     public var batchSize = 16
     public var seed: UInt64 = 1
     public var augmentation = Augmentation()
+    /// Batches of (pristine, forged) pairs of the same frame, as Self-Blended Images trains: the only difference
+    /// inside a pair is the forgery, so the network cannot separate the classes by pose or expression.
+    public var paired = false
     public init() {}
 }
 
@@ -63,6 +70,9 @@ public final class Trainer {
     let schedule: CosineSchedule
     let stepsPerEpoch: Int
     let train: LabelledCrops
+    /// Sampling units: single crops, or [pristine, forged] pairs.
+    let units: [[Int]]
+    let perStep: Int
 
     public init(net: TrainableNet, data: LabelledCrops, options: TrainOptions) throws {
         guard data.count >= 2 else { throw TrainingError.invalidOption("at least 2 training crops are needed, got \(data.count)") }
@@ -70,7 +80,20 @@ public final class Trainer {
         self.net = net
         self.options = options
         train = data
-        stepsPerEpoch = max(1, data.count / options.batchSize)
+        if options.paired {
+            guard data.frames.count == data.count else { throw TrainingError.invalidOption("paired sampling needs each crop's frame") }
+            var pristine: [Int: Int] = [:]
+            for i in 0..<data.count where data.labels[i] == 0 { pristine[data.frames[i]] = i }
+            units = (0..<data.count).compactMap { i in
+                data.labels[i] == 0 ? nil : pristine[data.frames[i]].map { [$0, i] }
+            }
+            guard !units.isEmpty else { throw TrainingError.invalidOption("paired sampling found no frame with both a pristine and a forged crop") }
+        } else {
+            units = (0..<data.count).map { [$0] }
+        }
+        let perStep = max(1, options.batchSize / units[0].count)
+        self.perStep = perStep
+        stepsPerEpoch = max(1, units.count / perStep)
         schedule = CosineSchedule(base: options.learningRate, total: stepsPerEpoch * options.epochs, warmup: options.warmup)
         var shapes = net.trainableIndices.map { net.parameters[$0].value.shape }
         if case .arcFace(_, let margins) = options.objective {
@@ -92,8 +115,8 @@ public final class Trainer {
         // Shuffles and augmentation are drawn from (seed, epoch) and (seed, step), never from a running stream,
         // so a resumed run draws exactly what an uninterrupted one would.
         var shuffleRNG = SeededGenerator(seed: options.seed &* 0x1_0000_0001 &+ UInt64(epoch))
-        let order = shuffleRNG.permutation(train.count)
-        let picks = order[(within * options.batchSize)..<min((within + 1) * options.batchSize, train.count)]
+        let order = shuffleRNG.permutation(units.count)
+        let picks = order[(within * perStep)..<min((within + 1) * perStep, units.count)].flatMap { units[$0] }
         let images = picks.map { train.images[$0] }, labels = picks.map { train.labels[$0] }
         let batch = makeBatch(images, augmentation: options.augmentation, seed: options.seed ^ (UInt64(step) &* 0x9E37_79B9))
 

@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Bundle name in the manifest.") var name: String?
     @Option(help: "Checkpoint file, written after every epoch.") var checkpoint: String?
     @Flag(help: "Continue from --checkpoint.") var resume = false
+    @Flag(help: "Batches of (pristine, forged) pairs of the same frame (SBI-style); binary losses.") var paired = false
     @Option(help: "Engine threads (1 gives bit-identical weights across machines with the same build).") var threads = 0
 
     func run() throws {
@@ -39,10 +40,10 @@ struct TrainCommand: ParsableCommand {
         let folder: CropFolder
         do { folder = try CropFolder.read(URL(fileURLWithPath: data)) } catch { throw CLIError("\(error)") }
         var (train, validation) = folder.split(at: splitFrame)
-        if ["bce", "focal"].contains(loss) { train = balanced(train) }
+        if ["bce", "focal"].contains(loss) && !paired { train = balanced(train) }
         let classes = ForgeryMethod.allCases.count
         var o = TrainOptions()
-        o.epochs = epochs; o.batchSize = batch; o.seed = seed; o.learningRate = lr
+        o.epochs = epochs; o.batchSize = batch; o.seed = seed; o.learningRate = lr; o.paired = paired
         switch optimizer {
         case "adamw": o.optimizer = .adamW(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: weightDecay)
         case "sgd": o.optimizer = .sgd(momentum: 0.9, weightDecay: weightDecay)
@@ -74,7 +75,7 @@ struct TrainCommand: ParsableCommand {
                 guard let ckpt else { throw CLIError("--resume needs --checkpoint FILE") }
                 try trainer.resume(from: ckpt)
             }
-            let bar = ProgressBar(total: trainer.totalSteps)
+            let bar = TrainingProgress(total: trainer.totalSteps)
             let started = Date()
             try trainer.run(validation: validation, checkpoint: ckpt, progress: { bar.update($0, loss: $1) }, epochDone: { r in
                 bar.finishLine()
@@ -158,7 +159,7 @@ func balanced(_ data: LabelledCrops) -> LabelledCrops {
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-final class ProgressBar {
+final class TrainingProgress {
     let total: Int
     let active = isatty(2) == 1
     init(total: Int) { self.total = total }
