@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-0.35}; D=${2:-0.3}; R=${3:-64}; B=${4:-16}; S=${5:-10}; T=${6:-2}
 PY=${PYTHON:-/root/.cache/deepscope-oracle/venv/bin/python}
-swift build -c release --product deepscope >/dev/null
-ours=$(.build/release/deepscope train --bench-steps "$S" --variant "w${W}d${D}r${R}" --batch "$B" --threads "$T" | tee /dev/stderr \
+# CONFIG=debug reuses a debug build: Neural and Training are compiled with -O in debug too (Package.swift).
+CONFIG=${CONFIG:-release}
+swift build -c "$CONFIG" --product deepscope >/dev/null
+ours=$(.build/$CONFIG/deepscope train --bench-steps "$S" --variant "w${W}d${D}r${R}" --batch "$B" --threads "$T" | tee /dev/stderr \
        | sed -n 's/^deepscope images\/s \([0-9.]*\).*/\1/p')
 theirs=$(OMP_NUM_THREADS=$T "$PY" - "$W" "$D" "$R" "$B" "$S" "$T" <<'PYEOF' | tee /dev/stderr | sed -n 's/^pytorch images\/s \([0-9.]*\).*/\1/p'
 import sys, time, torch
