@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Bundle name in the manifest.") var name: String?
     @Option(help: "Checkpoint file, written after every epoch.") var checkpoint: String?
     @Flag(help: "Continue from --checkpoint.") var resume = false
+    @Flag(help: "Two classes, real and fake, instead of one class per method (embedding and softmax heads).") var binary = false
     @Flag(help: "Batches of (pristine, forged) pairs of the same frame (SBI-style); binary losses.") var paired = false
     @Option(help: "Engine threads (1 gives bit-identical weights across machines with the same build).") var threads = 0
 
@@ -41,7 +42,11 @@ struct TrainCommand: ParsableCommand {
         do { folder = try CropFolder.read(URL(fileURLWithPath: data)) } catch { throw CLIError("\(error)") }
         var (train, validation) = folder.split(at: splitFrame)
         if ["bce", "focal"].contains(loss) && !paired { train = balanced(train) }
-        let classes = ForgeryMethod.allCases.count
+        if binary {
+            train.labels = train.labels.map { min($0, 1) }
+            validation.labels = validation.labels.map { min($0, 1) }
+        }
+        let classes = binary ? 2 : ForgeryMethod.allCases.count
         var o = TrainOptions()
         o.epochs = epochs; o.batchSize = batch; o.seed = seed; o.learningRate = lr; o.paired = paired
         switch optimizer {
@@ -86,7 +91,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "trained %d steps of %d crops in %.0f s", trainer.step, batch, seconds))
             try report(trainer, validation: validation, classes: classes)
             let names = ["real"] + ForgeryMethod.allCases.dropFirst().map(\.rawValue)
-            var d = BundleDescription(name: name ?? "deepscope demo \(head)", classes: outputs == 1 ? ["real", "fake"] : names)
+            var d = BundleDescription(name: name ?? "deepscope demo \(head)", classes: outputs == 1 || binary ? ["real", "fake"] : names)
             d.provenance = ["command": CommandLine.arguments.dropFirst().joined(separator: " "), "seed": String(seed),
                             "split": "frames < \(splitFrame) train, ≥ \(splitFrame) validate"]
             var gallery: (Tensor, [Int])? = nil
