@@ -33,13 +33,14 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG"], swiftSettings: optimised),
         .target(name: "Faces", dependencies: ["Neural", "Weights", "Models", "Media"], swiftSettings: optimised),
         .target(name: "Detection", dependencies: ["Neural", "Weights", "Models", "Media", "Faces"], swiftSettings: optimised),
+        .target(name: "Training", dependencies: ["Neural", "Weights", "Models", "Media", "Faces", "Detection"], swiftSettings: optimised),
         .target(name: "Explain", dependencies: ["Neural", "Models", "Media", "Faces", "Detection", "Graphics"], swiftSettings: optimised),
 
         // MARK: - Presentation
         .target(name: "Graphics", dependencies: ["Media"], swiftSettings: optimised),
         .target(name: "Explorer", dependencies: ["CNcursesw", "Media", "Graphics", "Faces", "Detection", "Explain"]),
         .executableTarget(name: "deepscope", dependencies: [
-            "Neural", "Weights", "Models", "Media", "Faces", "Detection", "Explain", "Graphics", "Explorer",
+            "Neural", "Weights", "Models", "Media", "Faces", "Detection", "Explain", "Graphics", "Explorer", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,6 +55,7 @@ let package = Package(
         .testTarget(name: "ExplorerTests", dependencies: ["Explorer", "Graphics", "Media", "Faces", "Detection", "Explain", "TestSupport"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "Graphics", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Media"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Detection", "Models", "Weights", "Neural", "Media", "Faces", "TestSupport"]),
         .testTarget(name: "ExplainSHAPTests", dependencies: ["Explain", "Models", "Weights", "Neural", "Media", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Faces", "Media", "Models", "Weights", "Neural", "TestSupport"]),
     ]

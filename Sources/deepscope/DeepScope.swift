@@ -10,7 +10,7 @@ struct DeepScope: ParsableCommand {
         version: "0.1.0",
         subcommands: [ExploreCommand.self, InfoCommand.self, FrameCommand.self, FacesCommand.self, ModelCommand.self,
                       BenchCommand.self, ExportVideoCommand.self, AnalyzeCommand.self, EvaluateCommand.self,
-                      DetectorsCommand.self],
+                      DetectorsCommand.self, ForgeCommand.self, TrainCommand.self],
         defaultSubcommand: ExploreCommand.self)
 }
 
