@@ -52,6 +52,10 @@ public func runExplorer(_ options: ExplorerOptions) throws {
     if state.renderMode == .sixel && !capabilities.sixel {
         state.message = "this terminal did not report sixel support; drawing sixel anyway"
     }
+    if state.renderMode == .blocks && !terminal.unicode {
+        state.renderMode = .ascii
+        state.message = "the locale is not UTF-8: drawing ascii instead of half blocks"
+    }
 
     let provider = FrameProvider(source: video)
     let analysis = AnalysisWorker(videoPath: options.videoPath, frameCount: video.metadata.frameCount,

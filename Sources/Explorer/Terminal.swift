@@ -22,10 +22,15 @@ final class Terminal {
     private let directColor: Bool
     private let colorCount: Int
     private var restored = false
+    /// Whether the locale's character set is UTF-8; if not, curses cannot show half blocks or line drawing, and
+    /// `draw` substitutes ASCII for every non-ASCII character.
+    let unicode: Bool
 
     /// Starts curses on the controlling terminal. Throws (leaving the terminal untouched) when it cannot.
     init(useColor: Bool) throws {
         setlocale(LC_ALL, "")
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET))).lowercased()
+        unicode = codeset == "utf-8" || codeset == "utf8"
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw ExplorerError.notATerminal
         }
@@ -116,7 +121,9 @@ final class Terminal {
                 // Writing the bottom-right cell would scroll some terminals; curses handles it, but skip it anyway.
                 if row == screen.rows - 1 && column == screen.columns - 1 { continue }
                 let c = screen[row, column]
-                wide[0] = wchar_t(bitPattern: c.character.unicodeScalars.first?.value ?? 32)
+                var scalar = c.character.unicodeScalars.first?.value ?? 32
+                if !unicode && scalar > 126 { scalar = asciiFallback(scalar) }
+                wide[0] = wchar_t(bitPattern: scalar)
                 var (attributes, pair) = look(of: c)
                 setcchar(&cell, wide, attributes, 0, &pair)
                 mvwadd_wch(window, Int32(row), Int32(column), &cell)
@@ -207,5 +214,21 @@ public enum ExplorerError: Error, CustomStringConvertible {
         case .notATerminal: return "explore needs an interactive terminal (stdin and stdout must be a tty)"
         case .terminalSetup(let why): return "cannot start the terminal: \(why)"
         }
+    }
+}
+
+/// An ASCII stand-in for a character the screen uses, for terminals in a non-UTF-8 locale.
+func asciiFallback(_ scalar: UInt32) -> UInt32 {
+    switch scalar {
+    case 0x2502, 0x2503, 0x2551, 0x275A: return 0x7C                   // │ ┃ ║ ❚ → |
+    case 0x2500, 0x2501, 0x2550, 0x2574, 0x2576, 0x2508, 0x2504: return 0x2D  // ─ ━ ═ ╴ ╶ ┈ ┄ → -
+    case 0x250C, 0x2510, 0x2514, 0x2518, 0x251C, 0x2524, 0x252C, 0x2534, 0x253C: return 0x2B  // corners → +
+    case 0x2581...0x2584: return 0x2E                                   // low blocks → .
+    case 0x2585...0x2588, 0x2580: return 0x23                          // high and full blocks → #
+    case 0x00B7, 0x2022: return 0x2E                                    // · • → .
+    case 0x00D7: return 0x78                                            // × → x
+    case 0x25B6: return 0x3E                                            // ▶ → >
+    case 0x2026: return 0x2E                                            // … → .
+    default: return 0x3F                                                // ?
     }
 }

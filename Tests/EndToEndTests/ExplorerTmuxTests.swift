@@ -127,4 +127,14 @@ import TestSupport
         try t.send("q")
         #expect(try t.waitFor("DEEPSCOPE-EXIT:0").ok)
     }
+
+    @Test(.enabled(if: haveProgram("tmux"))) func nonUTF8LocaleFallsBackToASCII() throws {
+        let t = try explorer("'\(sample)'", env: ["LANG": "C", "LC_ALL": "C"])
+        let r = try t.waitFor("not UTF-8")
+        #expect(r.ok, "no notice in a C locale:\n\(r.screen)")
+        // The picture is ASCII art (the luminance ramp), the separators plain bars.
+        #expect(r.screen.contains("@@@") && r.screen.contains(" | "), "\(r.screen)")
+        try t.send("q")
+        #expect(try t.waitFor("DEEPSCOPE-EXIT:0").ok)
+    }
 }
