@@ -184,7 +184,22 @@ final class Terminal {
         guard let rgb else { return -1 }
         if directColor { return Int32(rgb.r) << 16 | Int32(rgb.g) << 8 | Int32(rgb.b) }
         if colorCount >= 256 { return Int32(XTermPalette.nearestIndex(rgb)) }
-        return Int32(Int(XTermPalette.nearestANSI16(rgb)) % max(1, colorCount))
+        if colorCount >= 16 { return Int32(XTermPalette.nearestANSI16(rgb)) }
+        return nearestANSI8(rgb)
+    }
+
+    /// The nearest of the eight basic colours (xterm's values): folding the bright half of 16 onto 8 by number
+    /// would turn grey into black.
+    private func nearestANSI8(_ rgb: RGB) -> Int32 {
+        let basic: [(Int, Int, Int)] = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205),
+                                        (0, 205, 205), (229, 229, 229)]
+        var best = 0, bestDistance = Int.max
+        for (i, c) in basic.enumerated() {
+            let dr = Int(rgb.r) - c.0, dg = Int(rgb.g) - c.1, db = Int(rgb.b) - c.2
+            let d = dr * dr + dg * dg + db * db
+            if d < bestDistance { bestDistance = d; best = i }
+        }
+        return Int32(best)
     }
 }
 
