@@ -19,9 +19,10 @@ import TestSupport
         #expect(names == ["8.png", "9.png"])
 
         let faces = try runProcess(deepscopeBinary.path, ["faces", clip, "--frames", "8:9", "--json"], timeout: 50)
-        let line = try #require(faces.stdout.split(separator: "\n").first)
+        let line = try #require(faces.stdoutText.split(separator: "\n").first)
         let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        let box = try #require(((json?["faces"] as? [[String: Any]])?.first?["box"] as? [Double]))
+        let found = json?["faces"] as? [[String: Any]]
+        let box = try #require(found?.first?["box"] as? [Double])
         let mask = try PNG.read(contentsOf: masks.appendingPathComponent("8.png"))
         #expect(mask.width == 176 && mask.height == 144)
         // The hull reaches a little past MTCNN's box (brows, chin, grow ≤ 1.2, blur): allow a fifth of its size.
