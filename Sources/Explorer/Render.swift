@@ -84,25 +84,8 @@ private func drawFrame(_ state: ExplorerState, art: FrameArt?, in rect: CellRect
                    role: .dim, limit: rect.columns)
         return
     }
-    switch art {
-    case .cells(let grid):
-        let top = rect.row + max(0, (rect.rows - grid.rows) / 2)
-        let left = rect.column + max(0, (rect.columns - grid.columns) / 2)
-        for r in 0..<min(grid.rows, rect.rows) {
-            for c in 0..<min(grid.columns, rect.columns) {
-                let cell = grid.cells[r * grid.columns + c]
-                screen[top + r, left + c] = ScreenCell(cell.character, role: .normal,
-                                                       foreground: cell.foreground, background: cell.background)
-            }
-        }
-    case .sixel(let data, let columns, let rows):
-        // The image is hidden under the help overlay: a sixel cannot be partly covered by text.
-        guard !state.showHelp else { return }
-        let top = rect.row + max(0, (rect.rows - rows) / 2)
-        let left = rect.column + max(0, (rect.columns - columns) / 2)
-        screen.images.append(ScreenImage(row: top, column: left, rows: min(rows, rect.rows),
-                                         columns: min(columns, rect.columns), sixel: data))
-    }
+    // Under the help overlay `render` drops every image: a sixel cannot be partly covered by text.
+    place(art, in: rect, on: &screen)
 }
 
 private func drawStatus(_ state: ExplorerState, in rect: CellRect, on screen: inout Screen) {

@@ -103,37 +103,36 @@ func image(_ p: [Float], _ w: Int, _ h: Int) -> RGBImage {
 /// Bilinear resampling of a scale about (cx, cy) followed by a shift, edges clamped.
 func warp(_ p: [Float], _ w: Int, _ h: Int, scale: Double, dx: Double, dy: Double, cx: Double, cy: Double) -> [Float] {
     var out = p
-    let n = w * h
     for y in 0..<h { for x in 0..<w {
         let sx = min(max((Double(x) - dx - cx) / scale + cx, 0), Double(w - 1))
         let sy = min(max((Double(y) - dy - cy) / scale + cy, 0), Double(h - 1))
-        let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-        let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
-        for c in 0..<3 {
-            let b = c * n
-            let top = p[b + y0 * w + x0] * (1 - fx) + p[b + y0 * w + x1] * fx
-            let bottom = p[b + y1 * w + x0] * (1 - fx) + p[b + y1 * w + x1] * fx
-            out[b + y * w + x] = top * (1 - fy) + bottom * fy
-        }
+        sampleBilinear(p, w, h, sx, sy, into: &out, at: y * w + x)
     } }
     return out
+}
+
+/// Writes the bilinear sample of the planar RGB `p` at the clamped point (sx, sy) into pixel `index` of `out`.
+@inline(__always)
+private func sampleBilinear(_ p: [Float], _ w: Int, _ h: Int, _ sx: Double, _ sy: Double, into out: inout [Float],
+                            at index: Int) {
+    let n = w * h
+    let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+    let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
+    for c in 0..<3 {
+        let b = c * n
+        let top = p[b + y0 * w + x0] * (1 - fx) + p[b + y0 * w + x1] * fx
+        let bottom = p[b + y1 * w + x0] * (1 - fx) + p[b + y1 * w + x1] * fx
+        out[b + index] = top * (1 - fy) + bottom * fy
+    }
 }
 
 /// Samples `p` at `t(x, y)` for every output pixel (bilinear, edges clamped).
 func warpSimilarity(_ p: [Float], _ w: Int, _ h: Int, _ t: SimilarityTransform) -> [Float] {
     var out = p
-    let n = w * h
     for y in 0..<h { for x in 0..<w {
         let s = t.apply(FacePoint(x: Float(x), y: Float(y)))
         let sx = min(max(Double(s.x), 0), Double(w - 1)), sy = min(max(Double(s.y), 0), Double(h - 1))
-        let x0 = Int(sx), y0 = Int(sy), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
-        let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
-        for c in 0..<3 {
-            let b = c * n
-            let top = p[b + y0 * w + x0] * (1 - fx) + p[b + y0 * w + x1] * fx
-            let bottom = p[b + y1 * w + x0] * (1 - fx) + p[b + y1 * w + x1] * fx
-            out[b + y * w + x] = top * (1 - fy) + bottom * fy
-        }
+        sampleBilinear(p, w, h, sx, sy, into: &out, at: y * w + x)
     } }
     return out
 }

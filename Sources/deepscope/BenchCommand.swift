@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Neural
+import Training
 import Weights
 #if canImport(Glibc)
 import Glibc
@@ -42,8 +43,8 @@ struct BenchModelCommand: ParsableCommand {
             network = try spec.makeNetwork()
         }
         spec.inputSize = size
-        var rng = SplitMix(seed: 1)
-        let x = Tensor(shape: [batch, 3, size, size], data: (0..<(batch * 3 * size * size)).map { _ in rng.normal() })
+        var rng = SeededGenerator(seed: 1)
+        let x = Tensor(shape: [batch, 3, size, size], data: (0..<(batch * 3 * size * size)).map { _ in Float(rng.normal()) })
         let layer = spec.layer(for: network, override: gradcamLayer)
 
         func median(_ body: () throws -> Void) rethrows -> Double {
@@ -86,7 +87,7 @@ struct BenchModelCommand: ParsableCommand {
         }
         let attention = spec.architecture == "efficientnet-autoatt"
         let shapes = try EfficientNet.parameterShapes(config: config, padding: padding, attention: attention, classes: 1)
-        var rng = SplitMix(seed: 0)
+        var rng = SeededGenerator(seed: 0)
         let tensors: [(String, Tensor)] = shapes.map { key, shape in
             let n = shape.reduce(1, *)
             if key.hasSuffix("running_var") || (key.hasSuffix(".weight") && shape.count == 1) {
@@ -95,26 +96,8 @@ struct BenchModelCommand: ParsableCommand {
             if shape.count == 1 { return (key, Tensor(shape: shape)) }
             let fanIn = shape.dropFirst().reduce(1, *)
             let std = Float((2.0 / Double(fanIn)).squareRoot())
-            return (key, Tensor(shape: shape, data: (0..<n).map { _ in rng.normal() * std }))
+            return (key, Tensor(shape: shape, data: (0..<n).map { _ in Float(rng.normal()) * std }))
         }
         return try EfficientNet(config: config, padding: padding, attention: attention, tensors: tensors)
-    }
-}
-
-/// A small seeded generator (SplitMix64) with Box–Muller normals.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Float {
-        let u = max(uniform(), 1e-12), v = uniform()
-        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
     }
 }
