@@ -33,7 +33,13 @@ extension Activation {
     /// The activation of a whole tensor.
     func apply(_ x: Tensor) -> Tensor {
         var y = x
-        y.data.withUnsafeMutableBufferPointer { apply($0.baseAddress!, $0.count) }
+        guard self != .identity else { return y }
+        y.data.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            Engine.parallelChunks(buffer.count, minimumPerThread: Engine.elementwiseChunk) { range in
+                apply(base + range.lowerBound, range.count)
+            }
+        }
         return y
     }
 
@@ -98,26 +104,36 @@ extension Activation {
     /// d(in) = d(out) · f′, with f′ computed from `kept` (the output or the input, per `backwardUsesOutput`).
     func backward(_ grad: Tensor, kept: Tensor) -> Tensor {
         var dx = grad
-        dx.data.withUnsafeMutableBufferPointer { g in
-            kept.data.withUnsafeBufferPointer { k in
-                switch self {
-                case .identity: break
-                // PyTorch's threshold_backward: pass where the output is positive.
-                case .relu: for i in 0..<g.count where !(k[i] > 0) { g[i] = 0 }
-                // hardtanh_backward: pass strictly inside (0, 6) only.
-                case .relu6: for i in 0..<g.count where !(k[i] > 0 && k[i] < 6) { g[i] = 0 }
-                case .sigmoid: for i in 0..<g.count { g[i] *= k[i] * (1 - k[i]) }
-                case .tanh: for i in 0..<g.count { g[i] *= 1 - k[i] * k[i] }
-                case .leakyReLU(let a): for i in 0..<g.count where !(k[i] > 0) { g[i] *= a }
-                case .silu:
-                    for i in 0..<g.count {
-                        let x = k[i], s = fastSigmoid(x)
-                        g[i] *= s * (1 + x * (1 - s))
-                    }
+        guard self != .identity else { return dx }
+        dx.data.withUnsafeMutableBufferPointer { gradients in
+            kept.data.withUnsafeBufferPointer { keptValues in
+                // Elementwise: each worker owns a contiguous run, so the result does not depend on the threads.
+                Engine.parallelChunks(gradients.count, minimumPerThread: Engine.elementwiseChunk) { range in
+                    backward(gradients.baseAddress! + range.lowerBound, keptValues.baseAddress! + range.lowerBound,
+                             range.count)
                 }
             }
         }
         return dx
+    }
+
+    /// g ← g · f′, with f′ read from `k` (the kept input or output, as `backwardUsesOutput` says).
+    private func backward(_ g: UnsafeMutablePointer<Float>, _ k: UnsafePointer<Float>, _ count: Int) {
+        switch self {
+        case .identity: break
+        // PyTorch's threshold_backward: pass where the output is positive.
+        case .relu: for i in 0..<count where !(k[i] > 0) { g[i] = 0 }
+        // hardtanh_backward: pass strictly inside (0, 6) only.
+        case .relu6: for i in 0..<count where !(k[i] > 0 && k[i] < 6) { g[i] = 0 }
+        case .sigmoid: for i in 0..<count { g[i] *= k[i] * (1 - k[i]) }
+        case .tanh: for i in 0..<count { g[i] *= 1 - k[i] * k[i] }
+        case .leakyReLU(let a): for i in 0..<count where !(k[i] > 0) { g[i] *= a }
+        case .silu:
+            for i in 0..<count {
+                let x = k[i], s = fastSigmoid(x)
+                g[i] *= s * (1 + x * (1 - s))
+            }
+        }
     }
 }
 

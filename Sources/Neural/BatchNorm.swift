@@ -68,21 +68,25 @@ public func foldBatchNorm(convWeight: Tensor, convBias: Tensor?, gamma: Tensor, 
 
 // MARK: - Training statistics
 
-/// Mean and biased variance per channel over N, H, W (Double accumulation).
+/// Mean and biased variance per channel over N, H, W (Double accumulation), one channel per worker and a fixed
+/// summation order: the statistics do not depend on the thread count.
 func channelMeanVariance(_ x: Tensor) -> (mean: [Double], variance: [Double]) {
     let n = x.shape[0], c = x.shape[1], inner = x.count / max(n * c, 1), m = Double(n * inner)
     var mean = [Double](repeating: 0, count: c), variance = mean
     x.data.withUnsafeBufferPointer { p in
-        for ch in 0..<c {
-            var s = 0.0
-            for b in 0..<n { let base = (b * c + ch) * inner; for i in 0..<inner { s += Double(p[base + i]) } }
-            let mu = s / m
-            var v = 0.0
-            for b in 0..<n {
-                let base = (b * c + ch) * inner
-                for i in 0..<inner { let d = Double(p[base + i]) - mu; v += d * d }
+        mean.withUnsafeMutableBufferPointer { meanOut in
+            variance.withUnsafeMutableBufferPointer { varianceOut in
+                let (meanBase, varianceBase) = (meanOut.baseAddress!, varianceOut.baseAddress!)
+                Engine.parallelFor(c, minimumPerThread: max(1, 16_384 / max(n * inner, 1))) { ch in
+                    var s = 0.0
+                    for b in 0..<n { s += blockedSum(p.baseAddress! + (b * c + ch) * inner, inner) }
+                    let mu = s / m
+                    var v = 0.0
+                    for b in 0..<n { v += blockedSquaredDeviation(p.baseAddress! + (b * c + ch) * inner, inner, from: mu) }
+                    meanBase[ch] = mu
+                    varianceBase[ch] = v / m
+                }
             }
-            mean[ch] = mu; variance[ch] = v / m
         }
     }
     return (mean, variance)

@@ -209,18 +209,19 @@ func conv2dBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Ten
 /// d bias: d y summed over batch and space, per channel (accumulated in Double).
 func channelSums(_ dy: Tensor) -> Tensor {
     let (n, c, h, w) = dy.nchw
-    var sums = [Double](repeating: 0, count: c)
+    var sums = [Float](repeating: 0, count: c)
     dy.data.withUnsafeBufferPointer { p in
-        for b in 0..<n {
-            for ch in 0..<c {
-                let base = (b * c + ch) * h * w
+        sums.withUnsafeMutableBufferPointer { out in
+            let outBase = out.baseAddress!
+            // One channel per worker, batch items in order: the sums do not depend on the thread count.
+            Engine.parallelFor(c, minimumPerThread: max(1, 16_384 / max(n * h * w, 1))) { ch in
                 var acc = 0.0
-                for i in base..<(base + h * w) { acc += Double(p[i]) }
-                sums[ch] += acc
+                for b in 0..<n { acc += blockedSum(p.baseAddress! + (b * c + ch) * h * w, h * w) }
+                outBase[ch] = Float(acc)
             }
         }
     }
-    return Tensor(shape: [c], data: sums.map(Float.init))
+    return Tensor(shape: [c], data: sums)
 }
 
 // MARK: - Naive reference

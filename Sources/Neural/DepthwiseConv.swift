@@ -8,10 +8,15 @@
 
 // MARK: - Forward
 
+/// Whether the padded-plane kernels (3×3 or 5×5, stride 1 or 2, no dilation) handle this geometry.
+func depthwiseUsesPaddedPlanes(_ geo: ConvGeometry) -> Bool {
+    geo.dilation == 1 && geo.r == geo.s && (geo.r == 3 || geo.r == 5) && geo.stride.h == geo.stride.w
+        && (geo.stride.h == 1 || geo.stride.h == 2)
+}
+
 func depthwiseForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                       activation: Activation) -> Tensor {
-    if geo.dilation == 1 && geo.r == geo.s && (geo.r == 3 || geo.r == 5) && geo.stride.h == geo.stride.w
-        && (geo.stride.h == 1 || geo.stride.h == 2) {
+    if depthwiseUsesPaddedPlanes(geo) {
         return depthwiseForwardPadded(x, weight, bias, geo, activation: activation)
     }
     return depthwiseForwardGeneric(x, weight, bias, geo, activation: activation)
@@ -125,6 +130,15 @@ func dwRow3x3(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<
               _ a8: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Float) {
     let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
     var i = 0
+    // Sixteen lanes, then four, then one: each output sees the same operations in the same order at any width.
+    while i + 16 <= q {
+        var acc = SIMD16<Float>(repeating: b)
+        acc += w0 * load16(a0 + i); acc += w1 * load16(a1 + i); acc += w2 * load16(a2 + i)
+        acc += w3 * load16(a3 + i); acc += w4 * load16(a4 + i); acc += w5 * load16(a5 + i)
+        acc += w6 * load16(a6 + i); acc += w7 * load16(a7 + i); acc += w8 * load16(a8 + i)
+        store16(acc, out + i)
+        i += 16
+    }
     while i + 4 <= q {
         var acc = SIMD4<Float>(repeating: b)
         acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
@@ -150,6 +164,13 @@ func dwRow5(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Fl
             _ w: UnsafePointer<Float>, initial: Float?) {
     let (w0, w1, w2, w3, w4) = (w[0], w[1], w[2], w[3], w[4])
     var i = 0
+    while i + 16 <= q {
+        var acc = initial.map { SIMD16<Float>(repeating: $0) } ?? load16(out + i)
+        acc += w0 * load16(a0 + i); acc += w1 * load16(a1 + i); acc += w2 * load16(a2 + i)
+        acc += w3 * load16(a3 + i); acc += w4 * load16(a4 + i)
+        store16(acc, out + i)
+        i += 16
+    }
     while i + 4 <= q {
         var acc = initial.map { SIMD4<Float>(repeating: $0) } ?? load4(out + i)
         acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
@@ -167,6 +188,14 @@ func dwRow5(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Fl
 
 @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 
 @inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
@@ -228,8 +257,159 @@ func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
 
 // MARK: - Backward
 
-/// d x: every tap scatters w · d y back onto the input row it read; one input channel per parallel item.
 func depthwiseBackwardInput(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
+    depthwiseUsesPaddedPlanes(geo) ? depthwiseBackwardInputPadded(dy, weight, geo)
+        : depthwiseBackwardInputGeneric(dy, weight, geo)
+}
+
+func depthwiseBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Tensor {
+    depthwiseUsesPaddedPlanes(geo) ? depthwiseBackwardWeightPadded(dy, x, geo)
+        : depthwiseBackwardWeightGeneric(dy, x, geo)
+}
+
+/// The layout of the forward's padded planes: `rows`×`rowWidth` floats; for stride 2 a row holds its even
+/// columns, then its odd ones (`half` each), so every tap of an output row is a contiguous run.
+struct PaddedPlane {
+    let rows: Int, width: Int, half: Int, rowWidth: Int, stride: Int
+
+    init(_ geo: ConvGeometry) {
+        stride = geo.stride.h
+        rows = (geo.p - 1) * stride + geo.r
+        width = (geo.q - 1) * stride + geo.r
+        half = (width + 1) / 2
+        rowWidth = stride == 1 ? width : 2 * half
+    }
+
+    /// Offset inside a stored row of padded column `column`.
+    @inline(__always) func offset(ofColumn column: Int) -> Int {
+        stride == 1 ? column : (column & 1) * half + column / 2
+    }
+
+    /// Copies a P×Q plane to rows of `rowWidth` with zeros after the Q values, so that a stride-1 tap over the
+    /// whole plane is one run of (P − 1)·rowWidth + Q floats whose wrap-around terms are zero.
+    func spread(_ src: UnsafePointer<Float>, p: Int, q: Int, into dst: UnsafeMutablePointer<Float>) {
+        for oy in 0..<p {
+            (dst + oy * rowWidth).update(from: src + oy * q, count: q)
+            (dst + oy * rowWidth + q).update(repeating: 0, count: rowWidth - q)
+        }
+    }
+}
+
+/// d x for the padded-plane geometries: w · d y is scattered tap by tap into a zeroed padded plane (one long
+/// vector loop per tap for stride 1, one per output row and tap for stride 2), whose interior is then d x.
+func depthwiseBackwardInputPadded(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
+    let m = geo.k / geo.c, (h, w, p, q, r) = (geo.h, geo.w, geo.p, geo.q, geo.r)
+    let (pt, pl) = (geo.padding.top, geo.padding.left), layout = PaddedPlane(geo)
+    var dx = Tensor(shape: [geo.n, geo.c, h, w], unsafeUninitialized: { _ in })
+    dx.data.withUnsafeMutableBufferPointer { dxp in
+        dy.data.withUnsafeBufferPointer { dyp in
+            weight.data.withUnsafeBufferPointer { wp in
+                let dxb = dxp.baseAddress!, dyb = dyp.baseAddress!, wb = wp.baseAddress!
+                Engine.parallelChunks(geo.n * geo.c, minimumPerThread: max(1, 4096 / max(p * q, 1))) { range in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.rows * layout.rowWidth)
+                    let rows = UnsafeMutablePointer<Float>.allocate(capacity: layout.stride == 1 ? p * layout.rowWidth : 0)
+                    defer { scratch.deallocate(); rows.deallocate() }
+                    for plane in range {
+                        let n = plane / geo.c, c = plane % geo.c
+                        scratch.update(repeating: 0, count: layout.rows * layout.rowWidth)
+                        for k in (c * m)..<(c * m + m) {
+                            let src = dyb + (n * geo.k + k) * p * q, kernel = wb + k * r * r
+                            if layout.stride == 1 {
+                                layout.spread(src, p: p, q: q, into: rows)
+                                let count = (p - 1) * layout.rowWidth + q
+                                for ky in 0..<r {
+                                    for kx in 0..<r {
+                                        axpy(kernel[ky * r + kx], rows, scratch + ky * layout.rowWidth + kx, count)
+                                    }
+                                }
+                            } else {
+                                for oy in 0..<p {
+                                    for ky in 0..<r {
+                                        let line = scratch + (oy * 2 + ky) * layout.rowWidth
+                                        for kx in 0..<r {
+                                            axpy(kernel[ky * r + kx], src + oy * q, line + layout.offset(ofColumn: kx), q)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        // Input (iy, ix) sits at padded (iy + pt, ix + pl); inputs past the padded plane were read
+                        // by no output.
+                        let dst = dxb + plane * h * w
+                        for iy in 0..<h {
+                            let row = iy + pt, out = dst + iy * w
+                            guard row < layout.rows else { out.update(repeating: 0, count: w); continue }
+                            let line = scratch + row * layout.rowWidth
+                            let inside = max(0, min(w, layout.width - pl))
+                            if layout.stride == 1 {
+                                out.update(from: line + pl, count: inside)
+                            } else {
+                                for ix in 0..<inside { out[ix] = line[layout.offset(ofColumn: ix + pl)] }
+                            }
+                            (out + inside).update(repeating: 0, count: w - inside)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return dx
+}
+
+/// d weight for the padded-plane geometries: each tap is the dot product of d y with the padded input plane
+/// shifted by the tap, summed over the batch in order (Reductions.swift), one output channel per worker.
+func depthwiseBackwardWeightPadded(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Tensor {
+    let m = geo.k / geo.c, (h, w, p, q, r) = (geo.h, geo.w, geo.p, geo.q, geo.r)
+    let (pt, pl) = (geo.padding.top, geo.padding.left), layout = PaddedPlane(geo)
+    var dwt = Tensor(shape: [geo.k, 1, r, r], unsafeUninitialized: { _ in })
+    dwt.data.withUnsafeMutableBufferPointer { dwp in
+        dy.data.withUnsafeBufferPointer { dyp in
+            x.data.withUnsafeBufferPointer { xp in
+                let dwb = dwp.baseAddress!, dyb = dyp.baseAddress!, xb = xp.baseAddress!
+                Engine.parallelChunks(geo.k, minimumPerThread: max(1, 4096 / max(geo.n * p * q, 1))) { range in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: layout.rows * layout.rowWidth)
+                    let rows = UnsafeMutablePointer<Float>.allocate(capacity: layout.stride == 1 ? p * layout.rowWidth : 0)
+                    var sums = [Double](repeating: 0, count: r * r)
+                    defer { scratch.deallocate(); rows.deallocate() }
+                    for k in range {
+                        for t in 0..<(r * r) { sums[t] = 0 }
+                        for n in 0..<geo.n {
+                            padPlane(xb + (n * geo.c + k / m) * h * w, h: h, w: w, top: pt, left: pl, into: scratch,
+                                     rows: layout.rows, width: layout.width, rowWidth: layout.rowWidth,
+                                     deinterleave: layout.stride == 2)
+                            let g = dyb + (n * geo.k + k) * p * q
+                            if layout.stride == 1 {
+                                layout.spread(g, p: p, q: q, into: rows)
+                                let count = (p - 1) * layout.rowWidth + q
+                                for ky in 0..<r {
+                                    for kx in 0..<r {
+                                        sums[ky * r + kx] += blockedDot(rows, scratch + ky * layout.rowWidth + kx, count)
+                                    }
+                                }
+                            } else {
+                                for ky in 0..<r {
+                                    for kx in 0..<r {
+                                        var acc = 0.0
+                                        for oy in 0..<p {
+                                            let line = scratch + (oy * 2 + ky) * layout.rowWidth + layout.offset(ofColumn: kx)
+                                            acc += blockedDot(g + oy * q, line, q)
+                                        }
+                                        sums[ky * r + kx] += acc
+                                    }
+                                }
+                            }
+                        }
+                        for t in 0..<(r * r) { dwb[k * r * r + t] = Float(sums[t]) }
+                    }
+                }
+            }
+        }
+    }
+    return dwt
+}
+
+/// d x: every tap scatters w · d y back onto the input row it read; one input channel per parallel item.
+func depthwiseBackwardInputGeneric(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
     let m = geo.k / geo.c, (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
     let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
     let (pt, pl) = (geo.padding.top, geo.padding.left)
@@ -269,7 +449,7 @@ func depthwiseBackwardInput(_ dy: Tensor, _ weight: Tensor, _ geo: ConvGeometry)
 }
 
 /// d weight: for each tap, the dot product of d y with the input it read, summed over the batch.
-func depthwiseBackwardWeight(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Tensor {
+func depthwiseBackwardWeightGeneric(_ dy: Tensor, _ x: Tensor, _ geo: ConvGeometry) -> Tensor {
     let m = geo.k / geo.c, (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
     let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
     let (pt, pl) = (geo.padding.top, geo.padding.left)

@@ -32,6 +32,9 @@ public enum Engine {
         blasThreadsApplied = 1
     }
 
+    /// The fewest elements worth handing to a second worker in an elementwise loop (~a few µs of work).
+    static let elementwiseChunk = 32_768
+
     /// Runs `body(range)` over contiguous chunks of `0..<count`, one per worker, so each worker can set up
     /// scratch memory once.
     static func parallelChunks(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {

@@ -151,6 +151,40 @@ extension KernelTests {
             expectClose(generic.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "generic trial \(trial)")
         }
     }
+
+    /// The padded-plane backward kernels (d x by scattering into a padded plane, d weight by whole-plane dot
+    /// products) against the per-row generic ones, on widths that exercise the 16-lane loops, their tails and
+    /// padding wider than the kernel reaches; and the same bits with one and two threads.
+    @Test func depthwiseBackwardFastPathsMatchGeneric() {
+        var r = SeededRandom(seed: 28)
+        for trial in 0..<40 {
+            let k = trial % 2 == 0 ? 3 : 5, stride = (trial / 2) % 2 + 1
+            let c = Int.random(in: 1...4, using: &r), mult = trial % 5 == 0 ? 2 : 1
+            let h = Int.random(in: k...23, using: &r), w = Int.random(in: k...37, using: &r)
+            let pad = Padding2D(top: Int.random(in: 0...k / 2, using: &r), bottom: Int.random(in: 0...k / 2 + 1, using: &r),
+                                left: Int.random(in: 0...k / 2, using: &r), right: Int.random(in: 0...k / 2 + 1, using: &r))
+            let x = r.tensor([Int.random(in: 1...3, using: &r), c, h, w]), wt = r.tensor([c * mult, 1, k, k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride), padding: pad,
+                                   dilation: 1, groups: c)
+            let dy = r.tensor(geo.outputShape)
+            #expect(depthwiseUsesPaddedPlanes(geo))
+            let dx = depthwiseBackwardInputPadded(dy, wt, geo), dxRef = depthwiseBackwardInputGeneric(dy, wt, geo)
+            #expect(dx.shape == dxRef.shape)
+            expectClose(dx.data, dxRef.data, atol: 1e-5, rtol: 1e-5, "d x trial \(trial) \(geo)")
+            let dw = depthwiseBackwardWeightPadded(dy, x, geo), dwRef = depthwiseBackwardWeightGeneric(dy, x, geo)
+            #expect(dw.shape == dwRef.shape)
+            expectClose(dw.data, dwRef.data, atol: 1e-4, rtol: 1e-5, "d w trial \(trial) \(geo)")
+            if trial % 8 == 0 {
+                let saved = Engine.threads
+                Engine.threads = 1
+                let (dx1, dw1) = (depthwiseBackwardInputPadded(dy, wt, geo), depthwiseBackwardWeightPadded(dy, x, geo))
+                Engine.threads = 2
+                let (dx2, dw2) = (depthwiseBackwardInputPadded(dy, wt, geo), depthwiseBackwardWeightPadded(dy, x, geo))
+                Engine.threads = saved
+                #expect(dx1.data == dx2.data && dw1.data == dw2.data, "thread-count independence, trial \(trial)")
+            }
+        }
+    }
 }
 
 // MARK: - Squeeze-excite folding
