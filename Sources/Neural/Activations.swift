@@ -32,15 +32,23 @@ extension Activation {
 
     /// The activation of a whole tensor.
     func apply(_ x: Tensor) -> Tensor {
-        var y = x
-        guard self != .identity else { return y }
-        y.data.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            Engine.parallelChunks(buffer.count, minimumPerThread: Engine.elementwiseChunk) { range in
-                apply(base + range.lowerBound, range.count)
+        guard self != .identity else { return x }
+        // Out of place, a cache-sized piece at a time: copy, then activate while the piece is still in cache (x
+        // stays alive in a recording graph, so an in-place copy-on-write would add a whole extra pass).
+        return Tensor(shape: x.shape, unsafeUninitialized: { y in
+            x.data.withUnsafeBufferPointer { xs in
+                let (src, dst) = (xs.baseAddress!, y.baseAddress!)
+                Engine.parallelChunks(xs.count, minimumPerThread: Engine.elementwiseChunk) { range in
+                    var start = range.lowerBound
+                    while start < range.upperBound {
+                        let n = min(8192, range.upperBound - start)
+                        (dst + start).update(from: src + start, count: n)
+                        apply(dst + start, n)
+                        start += n
+                    }
+                }
             }
-        }
-        return y
+        })
     }
 
     /// A scalar reference, for tests of the vectorised kernels.

@@ -27,15 +27,15 @@ func batchNormScaleShift(gamma: Tensor, beta: Tensor, mean: Tensor, variance: Te
 func channelAffine(_ x: Tensor, scale: [Float], shift: [Float]) -> Tensor {
     precondition(x.rank >= 2 && x.shape[1] == scale.count, "batchNorm: \(scale.count) channels for input \(x.shape)")
     let n = x.shape[0], c = x.shape[1], inner = x.count / max(n * c, 1)
-    var y = x
-    y.data.withUnsafeMutableBufferPointer { p in
-        let base = p.baseAddress!
-        Engine.parallelFor(n * c, minimumPerThread: max(1, 16_384 / max(inner, 1))) { plane in
-            let a = scale[plane % c], b = shift[plane % c], q = base + plane * inner
-            for i in 0..<inner { q[i] = q[i] * a + b }
+    return Tensor(shape: x.shape, unsafeUninitialized: { y in
+        x.data.withUnsafeBufferPointer { xs in
+            let (src, dst) = (xs.baseAddress!, y.baseAddress!)
+            Engine.parallelFor(n * c, minimumPerThread: max(1, 16_384 / max(inner, 1))) { plane in
+                let a = scale[plane % c], b = shift[plane % c], from = src + plane * inner, to = dst + plane * inner
+                for i in 0..<inner { to[i] = from[i] * a + b }
+            }
         }
-    }
-    return y
+    })
 }
 
 /// Folds an inference batch norm into the convolution before it: returns W′ = W · scale_k and

@@ -72,6 +72,7 @@ enum BinaryOp { case add, subtract, multiply }
 // MARK: - Forward
 
 func broadcastForward(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
+    if a.shape == b.shape { return elementwise(a, b, op) }
     let plan = BroadcastPlan(a.shape, b.shape)
     return Tensor(shape: plan.shape) { out in
         a.data.withUnsafeBufferPointer { ap in
@@ -98,6 +99,24 @@ func broadcastForward(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
             }
         }
     }
+}
+
+/// a op b for equal shapes (residual adds and their gradients): contiguous runs, one per worker.
+private func elementwise(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
+    Tensor(shape: a.shape, unsafeUninitialized: { out in
+        a.data.withUnsafeBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                let (o, x, y) = (out.baseAddress!, ap.baseAddress!, bp.baseAddress!)
+                Engine.parallelChunks(out.count, minimumPerThread: Engine.elementwiseChunk) { range in
+                    switch op {
+                    case .add: for i in range { o[i] = x[i] + y[i] }
+                    case .subtract: for i in range { o[i] = x[i] - y[i] }
+                    case .multiply: for i in range { o[i] = x[i] * y[i] }
+                    }
+                }
+            }
+        }
+    })
 }
 
 // MARK: - Backward

@@ -24,7 +24,20 @@ public enum Engine {
 
     /// Keeps OpenBLAS single-threaded: the engine runs one sgemm per tile on its own workers (Gemm.swift).
     static func prepareBLAS() {
-        lock.withLock { if blasThreadsApplied != 1 { applyBLASThreads() } }
+        lock.withLock {
+            if blasThreadsApplied != 1 { applyBLASThreads() }
+            if !allocatorTuned { tuneAllocator(); allocatorTuned = true }
+        }
+    }
+
+    nonisolated(unsafe) private static var allocatorTuned = false
+
+    /// Activations are megabytes each and every op allocates its output. glibc serves blocks over its (adaptive,
+    /// at most 32 MB) mmap threshold with fresh mappings, so each such tensor costs page faults and the kernel's
+    /// zeroing of every page, on the calling thread, while the other workers wait. Raising the threshold keeps
+    /// freed activations in the heap for the next op; trimming stays on, above 256 MB of free top-of-heap memory.
+    private static func tuneAllocator() {
+        ds_tune_allocator(512 << 20, 256 << 20)
     }
 
     private static func applyBLASThreads() {
