@@ -135,25 +135,25 @@ extension Graph {
         let out = record(y, inputs: [x, gamma, beta]) { g, wanted in
             let g4 = g.reshaped(Self.nchwShape(g.shape)), xhat4 = xhat.reshaped(Self.nchwShape(xhat.shape))
             let sumDy = channelSums(g4)
-            let sumDyXhat = channelSums(broadcastForward(g4, xhat4, .multiply))
+            let sumDyXhat = channelDots(g4, xhat4)
             var dx: Tensor? = nil
             if wanted[0] {
-                // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), per channel.
+                // dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), per channel; planes are independent.
                 let n = g.shape[0], inner = g.count / max(n * c, 1)
-                var d = g
-                d.data.withUnsafeMutableBufferPointer { dp in
-                    xhat.data.withUnsafeBufferPointer { xp in
-                        for b in 0..<n {
-                            for ch in 0..<c {
+                dx = Tensor(shape: g.shape, unsafeUninitialized: { dp in
+                    g.data.withUnsafeBufferPointer { gp in
+                        xhat.data.withUnsafeBufferPointer { xp in
+                            let (dst, dy, xh) = (dp.baseAddress!, gp.baseAddress!, xp.baseAddress!)
+                            Engine.parallelFor(n * c, minimumPerThread: max(1, 16_384 / max(inner, 1))) { plane in
+                                let ch = plane % c
                                 let k = Float(Double(gammaValues[ch]) * invStd[ch])
                                 let a = sumDy.data[ch] / Float(m), bb = sumDyXhat.data[ch] / Float(m)
-                                let base = (b * c + ch) * inner
-                                for i in base..<(base + inner) { dp[i] = k * (dp[i] - a - xp[i] * bb) }
+                                let base = plane * inner
+                                for i in base..<(base + inner) { dst[i] = k * (dy[i] - a - xh[i] * bb) }
                             }
                         }
                     }
-                }
-                dx = d
+                })
             }
             return [dx, wanted[1] ? sumDyXhat : nil, wanted[2] ? sumDy : nil]
         }

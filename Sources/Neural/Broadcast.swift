@@ -47,13 +47,23 @@ struct BroadcastPlan {
 
     var count: Int { dims.reduce(1, *) }
 
-    /// Calls `body(outOffset, aOffset, bOffset, length, aStep, bStep)` for every run of the innermost axis.
-    func forEachRun(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+    /// The number of runs of the innermost axis.
+    var runs: Int { count / dims[dims.count - 1] }
+
+    /// Calls `body(outOffset, aOffset, bOffset, length, aStep, bStep)` for every run of the innermost axis, or
+    /// for the runs in `selection` (run r starts at output offset r · length).
+    func forEachRun(in selection: Range<Int>? = nil, _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
         let last = dims.count - 1, inner = dims[last]
-        let outer = count / inner
+        let selected = selection ?? 0..<runs
+        guard !selected.isEmpty else { return }
+        // The multi-index of the first selected run, and the operands' offsets there.
         var index = [Int](repeating: 0, count: dims.count)
-        var oa = 0, ob = 0
-        for run in 0..<outer {
+        var oa = 0, ob = 0, rest = selected.lowerBound
+        for axis in stride(from: last - 1, through: 0, by: -1) {
+            index[axis] = rest % dims[axis]; rest /= dims[axis]
+            oa += index[axis] * strideA[axis]; ob += index[axis] * strideB[axis]
+        }
+        for run in selected {
             body(run * inner, oa, ob, inner, strideA[last], strideB[last])
             var axis = last - 1
             while axis >= 0 {
@@ -78,20 +88,24 @@ func broadcastForward(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) -> Tensor {
         a.data.withUnsafeBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
                 let o = out.baseAddress!, x = ap.baseAddress!, y = bp.baseAddress!
-                plan.forEachRun { oo, ao, bo, len, sa, sb in
-                    switch (op, sa, sb) {
-                    case (.add, 1, 1): for i in 0..<len { o[oo + i] = x[ao + i] + y[bo + i] }
-                    case (.add, 1, 0): let v = y[bo]; for i in 0..<len { o[oo + i] = x[ao + i] + v }
-                    case (.multiply, 1, 1): for i in 0..<len { o[oo + i] = x[ao + i] * y[bo + i] }
-                    case (.multiply, 1, 0): let v = y[bo]; for i in 0..<len { o[oo + i] = x[ao + i] * v }
-                    case (.multiply, 0, 1): let v = x[ao]; for i in 0..<len { o[oo + i] = v * y[bo + i] }
-                    default:
-                        for i in 0..<len {
-                            let u = x[ao + i * sa], v = y[bo + i * sb]
-                            switch op {
-                            case .add: o[oo + i] = u + v
-                            case .subtract: o[oo + i] = u - v
-                            case .multiply: o[oo + i] = u * v
+                // Runs write disjoint output ranges: split them over the workers.
+                let perRun = max(1, plan.count / max(plan.runs, 1))
+                Engine.parallelChunks(plan.runs, minimumPerThread: max(1, Engine.elementwiseChunk / perRun)) { runs in
+                    plan.forEachRun(in: runs) { oo, ao, bo, len, sa, sb in
+                        switch (op, sa, sb) {
+                        case (.add, 1, 1): for i in 0..<len { o[oo + i] = x[ao + i] + y[bo + i] }
+                        case (.add, 1, 0): let v = y[bo]; for i in 0..<len { o[oo + i] = x[ao + i] + v }
+                        case (.multiply, 1, 1): for i in 0..<len { o[oo + i] = x[ao + i] * y[bo + i] }
+                        case (.multiply, 1, 0): let v = y[bo]; for i in 0..<len { o[oo + i] = x[ao + i] * v }
+                        case (.multiply, 0, 1): let v = x[ao]; for i in 0..<len { o[oo + i] = v * y[bo + i] }
+                        default:
+                            for i in 0..<len {
+                                let u = x[ao + i * sa], v = y[bo + i * sb]
+                                switch op {
+                                case .add: o[oo + i] = u + v
+                                case .subtract: o[oo + i] = u - v
+                                case .multiply: o[oo + i] = u * v
+                                }
                             }
                         }
                     }
@@ -127,6 +141,19 @@ func sumToShape(_ grad: Tensor, _ shape: [Int]) -> Tensor {
     let plan = BroadcastPlan(grad.shape, shape)
     precondition(plan.shape == grad.shape, "sumToShape: \(shape) does not broadcast to \(grad.shape)")
     var sums = [Double](repeating: 0, count: shape.reduce(1, *))
+    // Squeeze-excite and attention gates ([N, C, 1, 1] from [N, C, H, W]): each run sums into its own element.
+    let lastAxis = plan.dims.count - 1
+    if plan.strideB[lastAxis] == 0 && sums.count == plan.runs {
+        grad.data.withUnsafeBufferPointer { g in
+            sums.withUnsafeMutableBufferPointer { out in
+                let (gb, ob, inner) = (g.baseAddress!, out.baseAddress!, plan.dims[lastAxis])
+                Engine.parallelFor(plan.runs, minimumPerThread: max(1, Engine.elementwiseChunk / max(inner, 1))) { run in
+                    ob[run] = blockedSum(gb + run * inner, inner)
+                }
+            }
+        }
+        return Tensor(shape: shape, data: sums.map(Float.init))
+    }
     grad.data.withUnsafeBufferPointer { g in
         plan.forEachRun { oo, _, bo, len, _, sb in
             if sb == 0 {

@@ -224,6 +224,29 @@ func channelSums(_ dy: Tensor) -> Tensor {
     return Tensor(shape: [c], data: sums)
 }
 
+/// Σ a·b per channel over batch and space (accumulated in Double, in the fixed order of Reductions.swift).
+func channelDots(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "channelDots: shapes \(a.shape) and \(b.shape)")
+    let (n, c, h, w) = a.nchw
+    var sums = [Float](repeating: 0, count: c)
+    a.data.withUnsafeBufferPointer { ap in
+        b.data.withUnsafeBufferPointer { bp in
+            sums.withUnsafeMutableBufferPointer { out in
+                let outBase = out.baseAddress!
+                Engine.parallelFor(c, minimumPerThread: max(1, 16_384 / max(n * h * w, 1))) { ch in
+                    var acc = 0.0
+                    for item in 0..<n {
+                        let offset = (item * c + ch) * h * w
+                        acc += blockedDot(ap.baseAddress! + offset, bp.baseAddress! + offset, h * w)
+                    }
+                    outBase[ch] = Float(acc)
+                }
+            }
+        }
+    }
+    return Tensor(shape: [c], data: sums)
+}
+
 // MARK: - Naive reference
 
 /// Direct seven-loop conv2d in Double: the reference the fast paths are tested against.

@@ -196,13 +196,17 @@ func adaptiveAvgPoolBackward(_ dy: Tensor, inputShape: [Int]) -> Tensor {
     let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3]), (p, q) = (dy.shape[2], dy.shape[3])
     var dx = Tensor(shape: inputShape)
     dx.data.withUnsafeMutableBufferPointer { d in
-        for plane in 0..<(n * c) {
-            for oy in 0..<p {
-                let (ys, ye) = adaptiveWindow(oy, input: h, output: p)
-                for ox in 0..<q {
-                    let (xs, xe) = adaptiveWindow(ox, input: w, output: q)
-                    let g = dy.data[plane * p * q + oy * q + ox] / Float((ye - ys) * (xe - xs))
-                    for iy in ys..<ye { for ix in xs..<xe { d[plane * h * w + iy * w + ix] += g } }
+        dy.data.withUnsafeBufferPointer { g in
+            let (dxb, dyb) = (d.baseAddress!, g.baseAddress!)
+            // Planes are independent: one per worker item.
+            Engine.parallelFor(n * c, minimumPerThread: max(1, 16_384 / max(h * w, 1))) { plane in
+                for oy in 0..<p {
+                    let (ys, ye) = adaptiveWindow(oy, input: h, output: p)
+                    for ox in 0..<q {
+                        let (xs, xe) = adaptiveWindow(ox, input: w, output: q)
+                        let v = dyb[plane * p * q + oy * q + ox] / Float((ye - ys) * (xe - xs))
+                        for iy in ys..<ye { for ix in xs..<xe { dxb[plane * h * w + iy * w + ix] += v } }
+                    }
                 }
             }
         }

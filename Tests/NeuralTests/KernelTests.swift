@@ -85,6 +85,48 @@ import TestSupport
         }
     }
 
+    /// Broadcasts big enough to be split over workers (runs starting mid-tensor), and the gate-gradient and
+    /// batch-norm reductions, against scalar loops, with one and two threads.
+    @Test func largeBroadcastsAndReductionsMatchScalarLoops() {
+        var r = SeededRandom(seed: 29)
+        let (n, c, h, w) = (2, 40, 30, 31)
+        let x = r.tensor([n, c, h, w]), gate = r.tensor([n, c, 1, 1]), map = r.tensor([n, 1, h, w])
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for threads in [1, 2] {
+            Engine.threads = threads
+            let gated = broadcastForward(x, gate, .multiply), spatial = broadcastForward(x, map, .add)
+            let gateSums = sumToShape(x, [n, c, 1, 1]), (mean, variance) = channelMeanVariance(x)
+            let dots = channelDots(x, gated)
+            for b in 0..<n {
+                for ch in 0..<c {
+                    var sum = 0.0
+                    for i in 0..<(h * w) {
+                        let at = (b * c + ch) * h * w + i
+                        #expect(gated.data[at] == x.data[at] * gate.data[b * c + ch])
+                        #expect(spatial.data[at] == x.data[at] + map.data[b * h * w + i])
+                        sum += Double(x.data[at])
+                    }
+                    #expect(abs(Double(gateSums.data[b * c + ch]) - sum) <= 1e-4 * max(1, abs(sum)))
+                }
+            }
+            for ch in 0..<c {
+                var values: [Double] = []
+                var dot = 0.0
+                for b in 0..<n {
+                    for i in 0..<(h * w) {
+                        let at = (b * c + ch) * h * w + i
+                        values.append(Double(x.data[at])); dot += Double(x.data[at] * gated.data[at])
+                    }
+                }
+                let mu = values.reduce(0, +) / Double(values.count)
+                let v = values.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(values.count)
+                #expect(abs(mean[ch] - mu) <= 1e-6 && abs(variance[ch] - v) <= 1e-5 * max(1, v), "channel \(ch)")
+                #expect(abs(Double(dots.data[ch]) - dot) <= 1e-4 * max(1, abs(dot)), "dot \(ch)")
+            }
+        }
+    }
+
     // MARK: - Tape conventions
 
     @Test func backwardAccumulatesAndWalksOnlyTheNeededPath() {
