@@ -38,9 +38,9 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                         if let inputScale {
                             // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than C×H×W activations.
                             inputScale.data.withUnsafeBufferPointer { s in
-                                let sn = s.baseAddress! + n * geo.c
-                                for k in 0..<geo.k {
-                                    for c in 0..<geo.c { sw[k * geo.c + c] = wOriginal[k * geo.c + c] * sn[c] }
+                                let sn = s.baseAddress! + n * geo.c, (from, to) = (wOriginal.baseAddress!, sw.baseAddress!)
+                                Engine.parallelFor(geo.k, minimumPerThread: max(1, 16_384 / max(geo.c, 1))) { k in
+                                    for c in 0..<geo.c { to[k * geo.c + c] = from[k * geo.c + c] * sn[c] }
                                 }
                             }
                             wp = UnsafeBufferPointer(sw)

@@ -33,11 +33,13 @@ public enum Engine {
     nonisolated(unsafe) private static var allocatorTuned = false
 
     /// Activations are megabytes each and every op allocates its output. glibc serves blocks over its (adaptive,
-    /// at most 32 MB) mmap threshold with fresh mappings, so each such tensor costs page faults and the kernel's
-    /// zeroing of every page, on the calling thread, while the other workers wait. Raising the threshold keeps
-    /// freed activations in the heap for the next op; trimming stays on, above 256 MB of free top-of-heap memory.
+    /// at most 32 MB) mmap threshold with fresh mappings, and gives the top of the heap back to the system once
+    /// 128 KB of it is free, so each pass would fault in and zero every page again, on the calling thread while
+    /// the other workers wait (a quarter of B4's batch-8 time went to the kernel's page clearing). Raising both
+    /// thresholds keeps freed activations in the heap for the next op and the next pass; memory above 1 GB of
+    /// free heap top still goes back.
     private static func tuneAllocator() {
-        ds_tune_allocator(512 << 20, 256 << 20)
+        ds_tune_allocator(512 << 20, 1 << 30)
     }
 
     private static func applyBLASThreads() {
