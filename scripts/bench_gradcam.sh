@@ -19,7 +19,7 @@ for t in ${THREADS[@]}; do
 import os, statistics, sys, time
 sys.path.insert(0, os.path.join(os.getcwd(), "scripts"))
 import torch
-from bench_models import build_model
+from bench_models import build_b4 as build_model
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
 runs, threads = int(sys.argv[1]), int(sys.argv[2])
