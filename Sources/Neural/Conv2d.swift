@@ -24,7 +24,10 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     let pq = geo.p * geo.q, kg = geo.kg, rows = geo.colRows
     // im2col writes every element of the column buffer, padding zeros included: no need to clear it first.
     var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
-    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : geo.k * geo.c)
+    // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scale whichever is smaller, the K×C weights (early layers, large H×W) or the C×H×W
+    // input (late layers, where K exceeds H×W). The input is pointwise here, so a scaled copy is its own source.
+    let scalesInput = inputScale != nil && geo.k > pq
+    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     let biasValues = bias?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
@@ -35,12 +38,21 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                 col.withUnsafeMutableBufferPointer { cp in
                     for n in 0..<geo.n {
                         var wp = wOriginal
-                        if let inputScale {
-                            // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scaling K×C weights is far cheaper than C×H×W activations.
+                        if let inputScale, scalesInput {
+                            inputScale.data.withUnsafeBufferPointer { s in
+                                let sn = s.baseAddress! + n * geo.c, from = xp.baseAddress! + n * geo.c * pq
+                                let to = sw.baseAddress!
+                                Engine.parallelFor(geo.c, minimumPerThread: max(1, 16_384 / max(pq, 1))) { c in
+                                    let (planeFrom, planeTo, factor) = (from + c * pq, to + c * pq, sn[c])
+                                    for i in 0..<pq { planeTo[i] = planeFrom[i] * factor }
+                                }
+                            }
+                        } else if let inputScale {
                             inputScale.data.withUnsafeBufferPointer { s in
                                 let sn = s.baseAddress! + n * geo.c, (from, to) = (wOriginal.baseAddress!, sw.baseAddress!)
                                 Engine.parallelFor(geo.k, minimumPerThread: max(1, 16_384 / max(geo.c, 1))) { k in
-                                    for c in 0..<geo.c { to[k * geo.c + c] = from[k * geo.c + c] * sn[c] }
+                                    let (rowFrom, rowTo) = (from + k * geo.c, to + k * geo.c)
+                                    for c in 0..<geo.c { rowTo[c] = rowFrom[c] * sn[c] }
                                 }
                             }
                             wp = UnsafeBufferPointer(sw)
@@ -48,7 +60,9 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                         for g in 0..<geo.groups {
                             let xg = xp.baseAddress! + (n * geo.c + g * geo.cg) * geo.h * geo.w
                             let source: UnsafePointer<Float>
-                            if geo.isPointwise {
+                            if scalesInput {
+                                source = UnsafePointer(sw.baseAddress!)
+                            } else if geo.isPointwise {
                                 source = xg
                             } else {
                                 im2col(xg, geo, into: cp.baseAddress!)

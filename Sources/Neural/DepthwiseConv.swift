@@ -117,7 +117,12 @@ func padPlane(_ src: UnsafePointer<Float>, h: Int, w: Int, top: Int, left: Int, 
             (out + hi).update(repeating: 0, count: rowWidth - hi)
         } else {
             out.update(repeating: 0, count: rowWidth)
-            for col in lo..<hi { out[(col & 1) * half + col / 2] = line[col - left] }
+            // Even columns to the first half, odd ones to the second: two unit-stride stores, no index arithmetic.
+            let firstEven = lo + (lo & 1), firstOdd = lo + 1 - (lo & 1)
+            var (to, from) = (out + firstEven / 2, line + (firstEven - left))
+            for _ in stride(from: firstEven, to: hi, by: 2) { to.pointee = from.pointee; to += 1; from += 2 }
+            (to, from) = (out + half + firstOdd / 2, line + (firstOdd - left))
+            for _ in stride(from: firstOdd, to: hi, by: 2) { to.pointee = from.pointee; to += 1; from += 2 }
         }
     }
 }

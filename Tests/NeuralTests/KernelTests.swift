@@ -236,19 +236,23 @@ extension KernelTests {
     /// (multiply then conv, with gradients through both).
     @Test(arguments: [1, 3]) func inputScaledPointwiseConvMatchesMultiplyThenConv(batch: Int) {
         var r = SeededRandom(seed: 27)
-        let x = r.tensor([batch, 6, 5, 7]), w = r.tensor([4, 6, 1, 1]), b = r.tensor([4]), s = r.tensor([batch, 6, 1, 1])
-        for recording in [false, true] {
-            let g = Graph(recording: recording)
-            let xv = g.input(x), sv = g.input(s)
-            let fused = g.conv2d(xv, weight: Variable(w), bias: Variable(b), activation: .silu, inputScale: sv)
-            let reference = g.conv2d(g.multiply(xv, sv), weight: Variable(w), bias: Variable(b), activation: .silu)
-            expectClose(fused.tensor.data, reference.tensor.data, atol: 1e-5, rtol: 1e-5, "recording \(recording)")
-            if recording {
-                let a = g.backward(from: fused, to: [xv, sv])
-                g.zeroGradients()
-                let bgrads = g.backward(from: reference, to: [xv, sv])
-                expectClose(a[0].data, bgrads[0].data, atol: 1e-6, rtol: 1e-5, "d x")
-                expectClose(a[1].data, bgrads[1].data, atol: 1e-6, rtol: 1e-5, "d scale")
+        // 4 output channels over 5×7 scale the weights; 9 over 2×3 scale the input instead.
+        for (k, h, width) in [(4, 5, 7), (9, 2, 3)] {
+            let x = r.tensor([batch, 6, h, width]), w = r.tensor([k, 6, 1, 1]), b = r.tensor([k])
+            let s = r.tensor([batch, 6, 1, 1])
+            for recording in [false, true] {
+                let g = Graph(recording: recording)
+                let xv = g.input(x), sv = g.input(s)
+                let fused = g.conv2d(xv, weight: Variable(w), bias: Variable(b), activation: .silu, inputScale: sv)
+                let reference = g.conv2d(g.multiply(xv, sv), weight: Variable(w), bias: Variable(b), activation: .silu)
+                expectClose(fused.tensor.data, reference.tensor.data, atol: 1e-5, rtol: 1e-5, "recording \(recording)")
+                if recording {
+                    let a = g.backward(from: fused, to: [xv, sv])
+                    g.zeroGradients()
+                    let bgrads = g.backward(from: reference, to: [xv, sv])
+                    expectClose(a[0].data, bgrads[0].data, atol: 1e-6, rtol: 1e-5, "d x")
+                    expectClose(a[1].data, bgrads[1].data, atol: 1e-6, rtol: 1e-5, "d scale")
+                }
             }
         }
     }
