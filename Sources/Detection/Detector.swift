@@ -136,9 +136,9 @@ public final class Detector: Sendable {
         network.forward(graph.input(input), in: graph).tensor
     }
 
-    /// Scores a preprocessed N×3×S×S input: one output per item.
+    /// Scores a preprocessed N×3×S×S input: one output per item (image by image on the engine's workers).
     public func score(_ input: Tensor) throws -> [DetectorOutput] {
-        try head.outputs(run(input))
+        try head.outputs(forwardImagewise(network, input))
     }
 
     /// Applies the head to a raw network output (what `run` or a recorded graph produced).

@@ -68,7 +68,7 @@ struct SHAPVideoGame {
             precondition(input.rank == 4 && input.shape[0] == images.count,
                          "SHAP: preprocess gave \(input.shape) for \(images.count) images")
             let g = Graph(recording: false)
-            let scores = target.score(network.forward(g.constant(input), in: g), g).tensor.data
+            let scores = target.score(g.constant(forwardImagewise(network, input)), g).tensor.data
             precondition(scores.count == images.count, "SHAP: target gave \(scores.count) scores for \(images.count) images")
             for c in start..<end {
                 var sum = 0.0

@@ -13,13 +13,27 @@ public enum Engine {
     ///
     /// Results do not depend on this value: kernels split work over independent outputs only.
     public static var threads: Int {
-        get { lock.withLock { storedThreads } }
+        get {
+            let stored = lock.withLock { storedThreads }
+            return threadCap.map { min(max($0, 1), stored) } ?? stored
+        }
         set {
             lock.withLock {
                 storedThreads = max(1, newValue)
                 applyBLASThreads()
             }
         }
+    }
+
+    /// A cap on `threads` for the current thread (and tasks it starts), set with `$threadCap.withValue(1) { … }`
+    /// by work already spread over the workers at a coarser grain, such as one image per worker.
+    @TaskLocal public static var threadCap: Int?
+
+    /// Runs `body(i)` for i in 0..<count on the engine's workers, each call with the engine limited to one thread:
+    /// coarse-grained parallelism for independent items (images of a batch), whose results are then the same as
+    /// when each item runs alone.
+    public static func forEachItemSingleThreaded(_ count: Int, _ body: (Int) -> Void) {
+        parallelFor(count) { item in $threadCap.withValue(1) { body(item) } }
     }
 
     /// Keeps OpenBLAS single-threaded: the engine runs one sgemm per tile on its own workers (Gemm.swift).

@@ -58,7 +58,8 @@ struct BenchModelCommand: ParsableCommand {
             times.sort()
             return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         }
-        let forward = median { let g = Graph(); _ = network.forward(g.input(x), in: g) }
+        // As detectors score: a batch runs image by image on the workers (Models.forwardImagewise).
+        let forward = median { _ = forwardImagewise(network, x) }
         var gradcam: Double? = nil
         if let layer {
             gradcam = try median { _ = try runGradCAM(network, input: x, layer: layer, target: nil, capturing: []) }

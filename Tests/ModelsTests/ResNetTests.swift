@@ -106,3 +106,37 @@ import Models
         }
     }
 }
+
+// MARK: - Image-wise batched inference
+
+extension ResNetTests {
+    /// `forwardImagewise` runs each image of a batch on its own worker, single-threaded: every row equals the
+    /// image run alone (bit for bit) and the batched pass to rounding, with one thread or two.
+    @Test func imagewiseBatchEqualsImagesAlone() throws {
+        let net = try ResNet(depth: 18, tensors: CNNFixture.checkpoint("resnet18.pth"))
+        let single = try CNNFixture.normalised(CNNFixture.tensors("resnet18_io.safetensors")["input"]!)
+        let per = single.count / single.shape[0]
+        // Three images: the fixture's, mirrored left-right, and scaled.
+        let (h, w) = (single.shape[2], single.shape[3])
+        var mirrored = [Float](repeating: 0, count: per)
+        for c in 0..<3 { for y in 0..<h { for x in 0..<w { mirrored[(c * h + y) * w + x] = single.data[(c * h + y) * w + (w - 1 - x)] } } }
+        let first = Array(single.data[0..<per])
+        let batch = Tensor(shape: [3] + single.shape.dropFirst(), data: first + mirrored + first.map { $0 * 0.5 })
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for threads in [1, 2] {
+            Engine.threads = threads
+            let imagewise = forwardImagewise(net, batch)
+            let g = Graph()
+            let batched = net.forward(g.input(batch), in: g).tensor
+            #expect(imagewise.shape == batched.shape)
+            let k = batched.count / 3
+            for i in 0..<3 {
+                let alone = forwardImagewise(net, Tensor(shape: [1] + batch.shape.dropFirst(),
+                                                         data: Array(batch.data[(i * per)..<((i + 1) * per)])))
+                #expect(Array(imagewise.data[(i * k)..<((i + 1) * k)]) == alone.data, "image \(i), \(threads) thread(s)")
+            }
+            expectClose(imagewise.data, batched.data, atol: 1e-4, rtol: 1e-4, "batched, \(threads) thread(s)")
+        }
+    }
+}
