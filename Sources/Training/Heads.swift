@@ -80,3 +80,25 @@ public struct LinearHead: Sendable, Equatable {
         return (0..<n).map { i in (0..<d).reduce(bias) { $0 + weight[$1] * e.data[i * d + $1] } }
     }
 }
+
+// MARK: - k-NN gallery
+
+/// The training crops an embedding bundle keeps as its k-NN gallery, given each crop's method label (0 pristine,
+/// 1… the forgery methods of `ForgeryMethod`), as many per class as a fair vote needs. With real and fake
+/// classes: every pristine crop and as many forged ones, taken from each method in turn (a majority vote over the
+/// 1 : 5 real-to-fake mix of the crops calls nearly everything fake). With one class per method: every third crop
+/// of each. Counting per method keeps the picks spread over the training frames whatever the file order.
+public func galleryIndices(methods: [Int], binary: Bool) -> [Int] {
+    let methodCount = ForgeryMethod.allCases.count, forged = max(methodCount - 1, 1)
+    var seen = [Int](repeating: 0, count: methodCount)
+    var picks: [Int] = []
+    for (i, m) in methods.enumerated() {
+        defer { seen[m] += 1 }
+        if binary {
+            if m == 0 || seen[m] % forged == (m - 1) % forged { picks.append(i) }
+        } else if seen[m] % 3 == 0 {
+            picks.append(i)
+        }
+    }
+    return picks
+}

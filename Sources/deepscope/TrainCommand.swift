@@ -97,31 +97,12 @@ struct TrainCommand: ParsableCommand {
                             "split": "frames < \(splitFrame) train, ≥ \(splitFrame) validate"]
             var gallery: (Tensor, [Int])? = nil
             if netHead == .embedding {
-                let picks = galleryPicks(methods: methodLabels, binary: binary)
+                let picks = galleryIndices(methods: methodLabels, binary: binary)
                 gallery = (trainer.outputs(picks.map { train.images[$0] }), picks.map { train.labels[$0] })
             }
             try writeBundle(net, d, to: URL(fileURLWithPath: out), gallery: gallery)
             print("wrote \(out)")
         } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
-    }
-
-    /// The training crops kept as the k-NN gallery, as many per class as the vote needs to be fair: with real
-    /// and fake classes, every pristine crop and as many forged ones, taken from each method in turn (a majority
-    /// vote over a 1 : 5 real-to-fake gallery calls nearly everything fake); with one class per method, every
-    /// third crop of each. Counting per method keeps the picks spread over the training frames.
-    private func galleryPicks(methods: [Int], binary: Bool) -> [Int] {
-        let methodCount = ForgeryMethod.allCases.count, forged = max(methodCount - 1, 1)
-        var seen = [Int](repeating: 0, count: methodCount)
-        var picks: [Int] = []
-        for (i, m) in methods.enumerated() {
-            defer { seen[m] += 1 }
-            if binary {
-                if m == 0 || seen[m] % forged == (m - 1) % forged { picks.append(i) }
-            } else if seen[m] % 3 == 0 {
-                picks.append(i)
-            }
-        }
-        return picks
     }
 
     /// Times `benchSteps` training steps (after one warm-up) of the plain network on random crops.

@@ -184,4 +184,20 @@ struct OptimizerTests {
             #expect(s[0] < 0 && s[1] < 0 && s[2] > 0 && s[3] > 0)
         }
     }
+
+    /// The k-NN gallery of a bundle: balanced real/fake with every method present, whatever the file order
+    /// (the crop folder lists all pristine crops first, then each method), and every third crop per class.
+    @Test func galleryIsBalancedAcrossClassesAndMethods() {
+        let methodCount = ForgeryMethod.allCases.count, frames = 20
+        let byMethod = (0..<methodCount).flatMap { m in [Int](repeating: m, count: frames) }
+        let byFrame = (0..<frames).flatMap { _ in Array(0..<methodCount) }
+        for order in [byMethod, byFrame] {
+            let binary = galleryIndices(methods: order, binary: true).map { order[$0] }
+            let real = binary.filter { $0 == 0 }.count, fake = binary.count - real
+            #expect(real == frames && fake == frames, "real \(real), fake \(fake)")
+            for m in 1..<methodCount { #expect(binary.filter { $0 == m }.count == frames / (methodCount - 1)) }
+            let perClass = galleryIndices(methods: order, binary: false).map { order[$0] }
+            for m in 0..<methodCount { #expect(perClass.filter { $0 == m }.count == (frames + 2) / 3) }
+        }
+    }
 }
