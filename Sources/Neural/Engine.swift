@@ -33,7 +33,21 @@ public enum Engine {
     /// coarse-grained parallelism for independent items (images of a batch), whose results are then the same as
     /// when each item runs alone.
     public static func forEachItemSingleThreaded(_ count: Int, _ body: (Int) -> Void) {
-        parallelFor(count) { item in $threadCap.withValue(1) { body(item) } }
+        let workers = min(threads, count)
+        guard workers > 1 else {
+            for item in 0..<count { body(item) }
+            return
+        }
+        // Items are long (a whole image), so Dispatch's wake-up latency does not matter here, and the worker team
+        // stays free for the ops inside other callers' jobs.
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let shared = body
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                $threadCap.withValue(1) {
+                    for item in (count * w / workers)..<(count * (w + 1) / workers) { shared(item) }
+                }
+            }
+        }
     }
 
     /// Keeps OpenBLAS single-threaded: the engine runs one sgemm per tile on its own workers (Gemm.swift).
@@ -72,11 +86,8 @@ public enum Engine {
             if count > 0 { body(0..<count) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let shared = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                shared((count * w / workers)..<(count * (w + 1) / workers))
-            }
+        WorkerTeam.shared.run(parts: workers) { w in
+            body((count * w / workers)..<(count * (w + 1) / workers))
         }
     }
 
@@ -89,13 +100,10 @@ public enum Engine {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            // Workers touch disjoint outputs only (the kernels' contract), so sharing the closure is safe.
-            nonisolated(unsafe) let shared = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = count * w / workers, hi = count * (w + 1) / workers
-                for i in lo..<hi { shared(i) }
-            }
+        // Workers touch disjoint outputs only (the kernels' contract).
+        WorkerTeam.shared.run(parts: workers) { w in
+            let lo = count * w / workers, hi = count * (w + 1) / workers
+            for i in lo..<hi { body(i) }
         }
     }
 }
