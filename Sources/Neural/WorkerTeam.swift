@@ -14,11 +14,13 @@ import Foundation
 import Synchronization
 
 final class WorkerTeam: @unchecked Sendable {
-    /// The team for this process: one helper per core beyond the first, at most 15.
-    static let shared = WorkerTeam(helpers: min(max(ProcessInfo.processInfo.activeProcessorCount - 1, 1), 15))
+    /// The team for this process: one helper per core beyond the first, at most 15. On one core there are none
+    /// (a spinning helper would only take the core from the caller) and every job goes to Dispatch.
+    static let shared = WorkerTeam(helpers: min(max(ProcessInfo.processInfo.activeProcessorCount - 1, 0), 15))
 
-    /// Spin iterations (an atomic load each) before a helper parks: about a millisecond.
-    private static let spinLimit = 1_000_000
+    /// Spin iterations (an atomic load each, and a sched_yield every 1024) before a helper parks: about a
+    /// millisecond.
+    private static let spinLimit = 400_000
 
     private final class Helper: @unchecked Sendable {
         let parked = Atomic<Bool>(false)
@@ -70,7 +72,7 @@ final class WorkerTeam: @unchecked Sendable {
             var spins = 0
             while remaining.load(ordering: .acquiring) > 0 {
                 spins += 1
-                if spins > 10_000 { sched_yield() }
+                if spins & 1023 == 0 { sched_yield() }
             }
             self.body = nil
         }
@@ -87,6 +89,9 @@ final class WorkerTeam: @unchecked Sendable {
             var current = ticket.load(ordering: .acquiring)
             while current >> 8 == seen {
                 spins += 1
+                // Give the core away now and then: when the process has fewer cores than helpers (an affinity
+                // mask, a container quota), the thread that would post the next job may need this one.
+                if spins & 1023 == 0 { sched_yield() }
                 if spins >= Self.spinLimit {
                     helper.parked.store(true, ordering: .sequentiallyConsistent)
                     current = ticket.load(ordering: .sequentiallyConsistent)
