@@ -134,24 +134,17 @@ func dwRow3x3(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<
               _ a5: UnsafePointer<Float>, _ a6: UnsafePointer<Float>, _ a7: UnsafePointer<Float>,
               _ a8: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: Float) {
     let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
-    var i = 0
     // Sixteen lanes, then four, then one: each output sees the same operations in the same order at any width.
-    while i + 16 <= q {
-        var acc = SIMD16<Float>(repeating: b)
-        acc += w0 * load16(a0 + i); acc += w1 * load16(a1 + i); acc += w2 * load16(a2 + i)
-        acc += w3 * load16(a3 + i); acc += w4 * load16(a4 + i); acc += w5 * load16(a5 + i)
-        acc += w6 * load16(a6 + i); acc += w7 * load16(a7 + i); acc += w8 * load16(a8 + i)
-        store16(acc, out + i)
-        i += 16
+    @inline(__always) func step<V: SIMD>(_: V.Type, _ i: Int) where V.Scalar == Float {
+        var acc = V(repeating: b)
+        acc += w0 * lanes(a0 + i); acc += w1 * lanes(a1 + i); acc += w2 * lanes(a2 + i)
+        acc += w3 * lanes(a3 + i); acc += w4 * lanes(a4 + i); acc += w5 * lanes(a5 + i)
+        acc += w6 * lanes(a6 + i); acc += w7 * lanes(a7 + i); acc += w8 * lanes(a8 + i)
+        store(acc, out + i)
     }
-    while i + 4 <= q {
-        var acc = SIMD4<Float>(repeating: b)
-        acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
-        acc += w3 * load4(a3 + i); acc += w4 * load4(a4 + i); acc += w5 * load4(a5 + i)
-        acc += w6 * load4(a6 + i); acc += w7 * load4(a7 + i); acc += w8 * load4(a8 + i)
-        store4(acc, out + i)
-        i += 4
-    }
+    var i = 0
+    while i + 16 <= q { step(SIMD16<Float>.self, i); i += 16 }
+    while i + 4 <= q { step(SIMD4<Float>.self, i); i += 4 }
     while i < q {
         var acc = b
         acc += w0 * a0[i]; acc += w1 * a1[i]; acc += w2 * a2[i]
@@ -168,21 +161,15 @@ func dwRow5(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Fl
             _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>,
             _ w: UnsafePointer<Float>, initial: Float?) {
     let (w0, w1, w2, w3, w4) = (w[0], w[1], w[2], w[3], w[4])
+    @inline(__always) func step<V: SIMD>(_: V.Type, _ i: Int) where V.Scalar == Float {
+        var acc: V = initial.map { V(repeating: $0) } ?? lanes(out + i)
+        acc += w0 * lanes(a0 + i); acc += w1 * lanes(a1 + i); acc += w2 * lanes(a2 + i)
+        acc += w3 * lanes(a3 + i); acc += w4 * lanes(a4 + i)
+        store(acc, out + i)
+    }
     var i = 0
-    while i + 16 <= q {
-        var acc = initial.map { SIMD16<Float>(repeating: $0) } ?? load16(out + i)
-        acc += w0 * load16(a0 + i); acc += w1 * load16(a1 + i); acc += w2 * load16(a2 + i)
-        acc += w3 * load16(a3 + i); acc += w4 * load16(a4 + i)
-        store16(acc, out + i)
-        i += 16
-    }
-    while i + 4 <= q {
-        var acc = initial.map { SIMD4<Float>(repeating: $0) } ?? load4(out + i)
-        acc += w0 * load4(a0 + i); acc += w1 * load4(a1 + i); acc += w2 * load4(a2 + i)
-        acc += w3 * load4(a3 + i); acc += w4 * load4(a4 + i)
-        store4(acc, out + i)
-        i += 4
-    }
+    while i + 16 <= q { step(SIMD16<Float>.self, i); i += 16 }
+    while i + 4 <= q { step(SIMD4<Float>.self, i); i += 4 }
     while i < q {
         var acc = initial ?? out[i]
         acc += w0 * a0[i]; acc += w1 * a1[i]; acc += w2 * a2[i]; acc += w3 * a3[i]; acc += w4 * a4[i]
@@ -191,21 +178,18 @@ func dwRow5(_ out: UnsafeMutablePointer<Float>, _ q: Int, _ a0: UnsafePointer<Fl
     }
 }
 
-@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+/// The V.scalarCount floats at p (unaligned), and the store back.
+@inline(__always) func lanes<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
 
-@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+@inline(__always) func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
 
-@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
 
-@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
-}
+
+
 
 /// Any kernel size, stride and dilation: taps accumulate into each output row over the valid column range.
 func depthwiseForwardGeneric(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
