@@ -7,7 +7,7 @@ import Foundation
 /// The instruction set the numeric modules are compiled for. deepscope is built from source on the machine that
 /// runs it (scripts/dev.sh), so, like `-march=native`, it uses what this CPU has: x86-64-v4 (AVX-512) or v3
 /// (AVX2+FMA) where /proc/cpuinfo lists them, else the baseline. Activations, depthwise convolutions and
-/// elementwise kernels are loops LLVM vectorises; 16 lanes with FMA run them 2–4× faster than baseline SSE2.
+/// elementwise kernels are vector loops; 16 lanes with FMA run them 2–4× faster than baseline SSE2.
 /// `DEEPSCOPE_CPU=baseline` (or any LLVM CPU name) overrides it, e.g. for a binary to copy to another machine.
 let targetCPU: String? = {
     if let forced = ProcessInfo.processInfo.environment["DEEPSCOPE_CPU"], !forced.isEmpty {
@@ -25,10 +25,22 @@ let targetCPU: String? = {
     return nil
 }()
 
+/// Whether that CPU has fused multiply-add: the vector kernels (activations, depthwise rows, the packed GEMM) then
+/// use it (`DEEPSCOPE_FMA`). Without it they multiply and add apart, so a baseline build gives results that
+/// differ from an FMA build in the last bits, never a slow per-lane fma call.
+let hasFMA: Bool = {
+    guard let cpu = targetCPU else { return false }
+    let fmaCPUs: Set = ["haswell", "broadwell", "skylake", "skylake-avx512", "cascadelake", "cooperlake",
+                        "icelake-client", "icelake-server", "tigerlake", "sapphirerapids", "alderlake",
+                        "znver1", "znver2", "znver3", "znver4", "znver5", "x86-64-v3", "x86-64-v4", "native"]
+    return fmaCPUs.contains(cpu)
+}()
+
 /// Numeric modules are compiled with optimisation even in debug builds: the test suite runs real models and
 /// real video, and an unoptimised Swift inner loop is 30–100× slower than the same loop at -O.
 let optimised: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
     + (targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? [])
+    + (hasFMA ? [.define("DEEPSCOPE_FMA")] : [])
 
 let package = Package(
     name: "deepscope",

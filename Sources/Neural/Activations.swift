@@ -23,9 +23,9 @@ extension Activation {
         case .identity: return
         case .relu: for i in 0..<count { let v = p[i]; p[i] = v < 0 ? 0 : v }
         case .relu6: for i in 0..<count { let v = p[i]; p[i] = v < 0 ? 0 : (v > 6 ? 6 : v) }
-        case .silu: for i in 0..<count { let v = p[i]; p[i] = v / (1 + fastExp(-v)) }
-        case .sigmoid: for i in 0..<count { p[i] = fastSigmoid(p[i]) }
-        case .tanh: for i in 0..<count { p[i] = 2 / (1 + fastExp(-2 * p[i])) - 1 }
+        case .silu: forEachVector(SiLUKernel.self, p, count)
+        case .sigmoid: forEachVector(SigmoidKernel.self, p, count)
+        case .tanh: forEachVector(TanhKernel.self, p, count)
         case .leakyReLU(let a): for i in 0..<count { let v = p[i]; p[i] = v < 0 ? a * v : v }
         }
     }
@@ -73,38 +73,113 @@ extension Activation {
     }
 }
 
-// exp and sigmoid are written as straight-line scalar code that LLVM's loop vectoriser turns into SIMD; they live
-// in this file because debug builds compile file by file and a call into another file is never inlined, which
-// would leave every activation loop scalar. (Swift's SIMD8 types were tried first: rounding, clamping and int
-// conversion on them compile to per-lane code, 18× slower.)
+// exp, sigmoid and SiLU run on explicit 16-lane vectors (one AVX-512 register, two AVX2 ones), with fused
+// multiply-adds where the build targets a CPU that has them (`DEEPSCOPE_FMA`, set by Package.swift): LLVM's loop
+// vectoriser gave 8 lanes, mul and add apart and no interleaving, 2.2× slower (0.58 → 0.27 ns per SiLU element).
+// Clamping is written as compare-and-replace and the exponent as integer lanes, which compile to single vector
+// instructions (Swift's `clamped` and float rounding on SIMD types do not: they compile per lane). These live
+// in this file because debug builds compile file by file and a call into another file is never inlined.
+
+typealias FloatVector = SIMD16<Float>
+
+/// a · b + c, fused (one rounding) when the target has FMA, else a multiply then an add.
+@inline(__always)
+func mulAdd(_ a: FloatVector, _ b: FloatVector, _ c: FloatVector) -> FloatVector {
+    #if DEEPSCOPE_FMA
+    return c.addingProduct(a, b)
+    #else
+    return a * b + c
+    #endif
+}
+
+/// A function of one vector. (Kernels are types rather than closures: a closure handed to the loop below was
+/// called per vector, not inlined, and its 16-lane argument went through memory: 4× slower.)
+protocol VectorKernel { static func map(_ v: FloatVector) -> FloatVector }
+
+/// A function of two vectors (the gradient and the kept tensor).
+protocol VectorKernel2 { static func map(_ g: FloatVector, _ k: FloatVector) -> FloatVector }
+
+enum SiLUKernel: VectorKernel {
+    @inline(__always) static func map(_ v: FloatVector) -> FloatVector { v / (1 + expVector(-v)) }
+}
+
+enum SigmoidKernel: VectorKernel {
+    @inline(__always) static func map(_ v: FloatVector) -> FloatVector { 1 / (1 + expVector(-v)) }
+}
+
+enum TanhKernel: VectorKernel {
+    @inline(__always) static func map(_ v: FloatVector) -> FloatVector { 2 / (1 + expVector(-2 * v)) - 1 }
+}
+
+/// g · SiLU′(x) = g · σ(x)(1 + x(1 − σ(x))).
+enum SiLUBackwardKernel: VectorKernel2 {
+    @inline(__always) static func map(_ g: FloatVector, _ x: FloatVector) -> FloatVector {
+        let s = 1 / (1 + expVector(-x))
+        return g * (s * (1 + x * (1 - s)))
+    }
+}
+
+/// Applies `F` to `count` floats in place, 16 at a time; the last partial vector goes through a zero-padded
+/// copy, so every element sees exactly the same operations wherever it sits.
+@inline(__always)
+func forEachVector<F: VectorKernel>(_ f: F.Type, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    let width = FloatVector.scalarCount
+    var i = 0
+    while i + width <= count {
+        let raw = UnsafeMutableRawPointer(p + i)
+        raw.storeBytes(of: F.map(raw.loadUnaligned(as: FloatVector.self)), as: FloatVector.self)
+        i += width
+    }
+    guard i < count else { return }
+    var tail = FloatVector()
+    for j in 0..<(count - i) { tail[j] = p[i + j] }
+    tail = F.map(tail)
+    for j in 0..<(count - i) { p[i + j] = tail[j] }
+}
+
+/// g ← F(g, k) over `count` floats, 16 at a time, the same way.
+@inline(__always)
+func forEachVector<F: VectorKernel2>(_ f: F.Type, _ g: UnsafeMutablePointer<Float>, _ k: UnsafePointer<Float>,
+                                     _ count: Int) {
+    let width = FloatVector.scalarCount
+    var i = 0
+    while i + width <= count {
+        let raw = UnsafeMutableRawPointer(g + i)
+        raw.storeBytes(of: F.map(raw.loadUnaligned(as: FloatVector.self),
+                             UnsafeRawPointer(k + i).loadUnaligned(as: FloatVector.self)), as: FloatVector.self)
+        i += width
+    }
+    guard i < count else { return }
+    var (gTail, kTail) = (FloatVector(), FloatVector())
+    for j in 0..<(count - i) { gTail[j] = g[i + j]; kTail[j] = k[i + j] }
+    gTail = F.map(gTail, kTail)
+    for j in 0..<(count - i) { g[i + j] = gTail[j] }
+}
 
 // MARK: - exp
 
-/// e^x, accurate to about 1 float ulp on [−87, 87]: x = n·ln2 + r with |r| ≤ ln2/2, e^r by the Cephes expf
-/// polynomial, 2^n built in the exponent bits. Round-to-nearest of x·log2(e) uses the 1.5·2²³ magic constant,
-/// which keeps the whole function branch-free and vectorisable. Inputs are clamped to ±87.3 (no inf, no denormals).
+/// e^x on 16 lanes, accurate to about 1 float ulp on [−87, 87]: x = n·ln2 + r with |r| ≤ ln2/2, e^r by the
+/// Cephes expf polynomial, 2^n built in the exponent bits. Round-to-nearest of x·log2(e) uses the 1.5·2²³ magic
+/// constant (branch-free). Inputs are clamped to ±87.3 (no inf, no denormals); NaN passes through.
 @inline(__always)
-func fastExp(_ x0: Float) -> Float {
-    let x = x0 < -87.3 ? -87.3 : (x0 > 87.3 ? 87.3 : x0)
-    let t = x * 1.442_695_04 + 12_582_912
-    let n = t - 12_582_912
+func expVector(_ x0: FloatVector) -> FloatVector {
+    var x = x0.replacing(with: -87.3, where: x0 .< -87.3)
+    x = x.replacing(with: 87.3, where: x .> 87.3)
+    let magic = FloatVector(repeating: 12_582_912)
+    let t = mulAdd(x, FloatVector(repeating: 1.442_695_04), magic)
+    let n = t - magic
     // ln2 split in a part exact in float and a small correction, so r keeps full precision.
-    var r = x - n * 0.693_359_375
-    r = r + n * 2.121_944_4e-4
-    var p: Float = 1.987_569_150_0e-4
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let er = p * (r * r) + r + 1
-    let exponent = Int32(bitPattern: t.bitPattern) &- 0x4B40_0000
-    return er * Float(bitPattern: UInt32(bitPattern: (exponent &+ 127) &<< 23))
+    var r = mulAdd(n, FloatVector(repeating: -0.693_359_375), x)
+    r = mulAdd(n, FloatVector(repeating: 2.121_944_4e-4), r)
+    var p = mulAdd(FloatVector(repeating: 1.987_569_150_0e-4), r, FloatVector(repeating: 1.398_199_950_7e-3))
+    p = mulAdd(p, r, FloatVector(repeating: 8.333_451_907_3e-3))
+    p = mulAdd(p, r, FloatVector(repeating: 4.166_579_589_4e-2))
+    p = mulAdd(p, r, FloatVector(repeating: 1.666_666_545_9e-1))
+    p = mulAdd(p, r, FloatVector(repeating: 5.000_000_120_1e-1))
+    let er = mulAdd(p, r * r, r + 1)
+    let exponent = unsafeBitCast(t, to: SIMD16<Int32>.self) &- (0x4B40_0000 - 127)
+    return er * unsafeBitCast(exponent &<< 23, to: FloatVector.self)
 }
-
-/// 1 / (1 + e^−x).
-@inline(__always)
-func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
 
 // MARK: - Backward kernels
 
@@ -137,10 +212,7 @@ extension Activation {
         case .tanh: for i in 0..<count { g[i] *= 1 - k[i] * k[i] }
         case .leakyReLU(let a): for i in 0..<count where !(k[i] > 0) { g[i] *= a }
         case .silu:
-            for i in 0..<count {
-                let x = k[i], s = fastSigmoid(x)
-                g[i] *= s * (1 + x * (1 - s))
-            }
+            forEachVector(SiLUBackwardKernel.self, g, k, count)
         }
     }
 }

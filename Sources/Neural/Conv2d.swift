@@ -4,7 +4,9 @@
 // Cg = C/G and Kg = K/G channels per group. Weight is [K, Cg, R, S] as in PyTorch.
 // Kept for backward: the input x (for d weight) and the weight (for d input).
 // Paths: 1×1/stride 1/no padding multiplies the input directly; depthwise (G = C) has its own direct kernel
-// (DepthwiseConv.swift); everything else lowers each group to im2col [Cg·R·S, P·Q] and one sgemm.
+// (DepthwiseConv.swift); everything else lowers each group to im2col [Cg·R·S, P·Q] and one product. The forward
+// product is the engine's micro-kernel (PackedGemm.swift) where the output has at least 32 columns, sgemm
+// otherwise; the backward products are sgemm.
 
 // MARK: - Forward
 
@@ -69,11 +71,18 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                 source = UnsafePointer(cp.baseAddress!)
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
-                            // The bias is the tile's starting value; the activation runs per tile while it is
-                            // still in cache.
+                            let groupBias = bias == nil ? nil : bp.baseAddress! + g * kg
+                            if pq >= gemmBlockColumns {
+                                gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
+                                            x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
+                                            activation: activation)
+                                continue
+                            }
+                            // Narrow outputs (squeeze-excite's 1×1 maps): OpenBLAS. The bias is the tile's starting
+                            // value; the activation runs per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
                                   b: source, ldb: pq, c: out, ldc: pq,
-                                  rowBias: bias == nil ? nil : bp.baseAddress! + g * kg) { channels, columns in
+                                  rowBias: groupBias) { channels, columns in
                                 guard activation != .identity else { return }
                                 for ch in channels { activation.apply(out + ch * pq + columns.lowerBound, columns.count) }
                             }

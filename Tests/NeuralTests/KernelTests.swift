@@ -49,6 +49,45 @@ import TestSupport
         #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
     }
 
+    /// The forward micro-kernel against a double-precision product: row edges (M not a multiple of 8), column
+    /// edges (N not a multiple of 32), several 256-column tiles, long K, strided operands, bias and SiLU; and the
+    /// same bits with one and two threads.
+    @Test func gemmForwardMatchesDoubleProduct() {
+        var r = SeededRandom(seed: 31)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448)] {
+            let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
+            let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
+            var expected = [Float](repeating: 0, count: m * ldy)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc = Double(bias.data[i])
+                    for p in 0..<k { acc += Double(w.data[i * ldw + p]) * Double(x.data[p * ldx + j]) }
+                    expected[i * ldy + j] = Activation.silu.naive(Float(acc))
+                }
+            }
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                Engine.threads = threads
+                var y = [Float](repeating: .nan, count: m * ldy)
+                w.data.withUnsafeBufferPointer { wp in x.data.withUnsafeBufferPointer { xp in
+                    bias.data.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
+                        gemmForward(m: m, n: n, k: k, w: wp.baseAddress!, ldw: ldw, x: xp.baseAddress!, ldx: ldx,
+                                    y: yp.baseAddress!, ldy: ldy, bias: bp.baseAddress!, activation: .silu)
+                    } }
+                } }
+                let written = (0..<m).flatMap { i in (0..<n).map { y[i * ldy + $0] } }
+                let want = (0..<m).flatMap { i in (0..<n).map { expected[i * ldy + $0] } }
+                expectClose(written, want, atol: 1e-4, rtol: 1e-4, "gemm \(m)×\(n)×\(k), \(threads) thread(s)")
+                // Padding between rows is never written.
+                #expect((0..<m).allSatisfy { i in (n..<ldy).allSatisfy { y[i * ldy + $0].isNaN } }, "gemm \(m)×\(n)×\(k) wrote past n")
+                results.append(written)
+            }
+            #expect(results[0] == results[1], "gemm \(m)×\(n)×\(k) differs between 1 and 2 threads")
+        }
+    }
+
     @Test func linearMatchesNaive() {
         var r = SeededRandom(seed: 23)
         let x = r.tensor([2, 3, 17]), w = r.tensor([9, 17]), b = r.tensor([9])
