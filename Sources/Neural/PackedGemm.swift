@@ -20,85 +20,62 @@ let gemmBlockRows = 8, gemmBlockColumns = 32
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation) {
     guard m > 0 && n > 0 else { return }
-    // Tiles: column slabs of 256 (X's slab, K × 256 floats, stays in L2 while every row block of the tile
-    // passes over it) and row slabs of 64, fewer rows when that leaves under four tiles for the workers.
-    let tileN = min(n, 256)
-    let tilesN = (n + tileN - 1) / tileN
-    var tileM = min(64, (m + gemmBlockRows - 1) / gemmBlockRows * gemmBlockRows)
-    while tileM > gemmBlockRows && tilesN * ((m + tileM - 1) / tileM) < 4 { tileM -= gemmBlockRows }
-    let tilesM = (m + tileM - 1) / tileM
-    Engine.parallelFor(tilesM * tilesN) { tile in
-        let rows = (tile / tilesN * tileM)..<min(m, (tile / tilesN + 1) * tileM)
-        let cols = (tile % tilesN * tileN)..<min(n, (tile % tilesN + 1) * tileN)
-        gemmTile(rows: rows, cols: cols, k: k, w: w, ldw: ldw, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias,
-                 activation: activation)
-    }
-}
-
-/// One tile: row blocks of 8 outer, column blocks of 32 inner, so a row block's weights (8 × K floats) stay in
-/// L1 while it sweeps the slab; the activation runs over the block's rows right after.
-private func gemmTile(rows: Range<Int>, cols: Range<Int>, k: Int, w: UnsafePointer<Float>, ldw: Int,
-                      x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
-                      bias: UnsafePointer<Float>?, activation: Activation) {
-    let fullColumns = cols.count / gemmBlockColumns * gemmBlockColumns
-    let edgeColumns = cols.count - fullColumns
-    // Edges go through zero-padded copies so they run the very same kernel: X's last columns (K × 32) and W's
-    // last rows (8 × K), and Y's edge block through an 8×32 scratch block.
+    // Work items: one row block (8 rows) × one column slab (256 columns; X's slab, K × 256 floats, stays in L2
+    // while the row blocks pass over it), slab-major so each worker's contiguous share reuses its slabs. Items
+    // are small and equal, so two workers stay balanced even on the 7×7 stages' single slab.
+    let slabWidth = 256
+    let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
+    let fullColumns = n / gemmBlockColumns * gemmBlockColumns, edgeColumns = n - fullColumns
+    let edgeRows = m - (rowBlocks - 1) * gemmBlockRows
+    // The edges run the very same kernel on zero-padded copies, made once: X's last columns (K × 32) and W's
+    // last rows (8 × K). A padded zero adds exactly nothing, so edge outputs equal what a full block gives.
     let edgeX = UnsafeMutablePointer<Float>.allocate(capacity: edgeColumns > 0 ? k * gemmBlockColumns : 0)
-    let edgeW = UnsafeMutablePointer<Float>.allocate(capacity: gemmBlockRows * k)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmBlockRows * gemmBlockColumns)
-    defer { edgeX.deallocate(); edgeW.deallocate(); scratch.deallocate() }
-    if edgeColumns > 0 {
-        let from = x + cols.lowerBound + fullColumns
-        for p in 0..<k {
-            let row = edgeX + p * gemmBlockColumns
-            row.update(from: from + p * ldx, count: edgeColumns)
-            (row + edgeColumns).update(repeating: 0, count: gemmBlockColumns - edgeColumns)
+    let edgeW = UnsafeMutablePointer<Float>.allocate(capacity: edgeRows < gemmBlockRows ? gemmBlockRows * k : 0)
+    defer { edgeX.deallocate(); edgeW.deallocate() }
+    for p in 0..<(edgeColumns > 0 ? k : 0) {
+        let row = edgeX + p * gemmBlockColumns
+        row.update(from: x + p * ldx + fullColumns, count: edgeColumns)
+        (row + edgeColumns).update(repeating: 0, count: gemmBlockColumns - edgeColumns)
+    }
+    if edgeRows < gemmBlockRows {
+        let first = (rowBlocks - 1) * gemmBlockRows
+        for r in 0..<gemmBlockRows {
+            if r < edgeRows { (edgeW + r * k).update(from: w + (first + r) * ldw, count: k) }
+            else { (edgeW + r * k).update(repeating: 0, count: k) }
         }
     }
-    var initial = [Float](repeating: 0, count: gemmBlockRows)
-    var r0 = rows.lowerBound
-    while r0 < rows.upperBound {
-        let blockRows = min(gemmBlockRows, rows.upperBound - r0)
-        var wBlock = w + r0 * ldw, wStride = ldw
-        if blockRows < gemmBlockRows {
-            for r in 0..<gemmBlockRows {
-                if r < blockRows { (edgeW + r * k).update(from: w + (r0 + r) * ldw, count: k) }
-                else { (edgeW + r * k).update(repeating: 0, count: k) }
-            }
-            (wBlock, wStride) = (UnsafePointer(edgeW), k)
-        }
-        for r in 0..<gemmBlockRows { initial[r] = r < blockRows ? (bias?[r0 + r] ?? 0) : 0 }
-        initial.withUnsafeBufferPointer { b in
-            var c = 0
-            while c < fullColumns {
-                let column = cols.lowerBound + c
-                if blockRows == gemmBlockRows {
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: x + column, ldx: ldx, initial: b.baseAddress!,
+    Engine.parallelFor(slabs * rowBlocks) { item in
+        let slab = item / rowBlocks, r0 = item % rowBlocks * gemmBlockRows
+        let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
+        let blockRows = min(gemmBlockRows, m - r0)
+        let (wBlock, wStride) = blockRows == gemmBlockRows ? (w + r0 * ldw, ldw) : (UnsafePointer(edgeW), k)
+        var initial = SIMD8<Float>()
+        for r in 0..<blockRows { initial[r] = bias?[r0 + r] ?? 0 }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * gemmBlockColumns) { scratchBuffer in
+            let scratch = scratchBuffer.baseAddress!
+            var column = cols.lowerBound
+            while column < cols.upperBound {
+                let isEdge = column >= fullColumns
+                let (xBlock, xStride) = isEdge ? (UnsafePointer(edgeX), gemmBlockColumns) : (x + column, ldx)
+                let width = min(gemmBlockColumns, n - column)
+                if blockRows == gemmBlockRows && !isEdge {
+                    microKernel(k: k, w: wBlock, ldw: wStride, x: xBlock, ldx: xStride, initial: initial,
                                 out: y + r0 * ldy + column, ldo: ldy)
                 } else {
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: x + column, ldx: ldx, initial: b.baseAddress!,
+                    // Y's edge block goes through an 8×32 scratch block.
+                    microKernel(k: k, w: wBlock, ldw: wStride, x: xBlock, ldx: xStride, initial: initial,
                                 out: scratch, ldo: gemmBlockColumns)
                     for r in 0..<blockRows {
-                        (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns,
-                                                             count: gemmBlockColumns)
+                        (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: width)
                     }
                 }
-                c += gemmBlockColumns
-            }
-            if edgeColumns > 0 {
-                microKernel(k: k, w: wBlock, ldw: wStride, x: edgeX, ldx: gemmBlockColumns, initial: b.baseAddress!,
-                            out: scratch, ldo: gemmBlockColumns)
-                let column = cols.lowerBound + fullColumns
-                for r in 0..<blockRows {
-                    (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: edgeColumns)
-                }
+                column += gemmBlockColumns
             }
         }
+        // The activation, over the block's rows while they are still in L1.
         if activation != .identity {
             for r in 0..<blockRows { activation.apply(y + (r0 + r) * ldy + cols.lowerBound, cols.count) }
         }
-        r0 += gemmBlockRows
     }
 }
 
@@ -128,7 +105,7 @@ private func fused(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes {
 /// each step loads one row of X as two vectors and broadcasts one weight per row.
 @inline(never)
 private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
-                         initial: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
+                         initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
     var c00 = Lanes(repeating: initial[0]), c01 = c00
     var c10 = Lanes(repeating: initial[1]), c11 = c10
     var c20 = Lanes(repeating: initial[2]), c21 = c20

@@ -233,6 +233,33 @@ extension KernelTests {
         }
     }
 
+    /// The channel-blocked forward (16 channels per vector, transposed in and out) against the naive conv: channel
+    /// counts around the block of 16, kernels 1…5 (rectangular too), strides 1 and 2 (also mixed), asymmetric and
+    /// over-wide padding, planes narrower than a transpose; bias and SiLU; and the same bits with 1 and 2 threads.
+    @Test func depthwiseBlockedMatchesNaive() {
+        var r = SeededRandom(seed: 32)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for trial in 0..<40 {
+            let c = [1, 5, 16, 17, 33, 40][trial % 6]
+            let kh = Int.random(in: 1...5, using: &r), kw = trial % 4 == 0 ? Int.random(in: 1...5, using: &r) : kh
+            let stride = Size2D(Int.random(in: 1...2, using: &r), trial % 5 == 0 ? 1 : Int.random(in: 1...2, using: &r))
+            let h = Int.random(in: kh...21, using: &r), w = Int.random(in: kw...37, using: &r)
+            let pad = Padding2D(top: Int.random(in: 0...kh / 2, using: &r), bottom: Int.random(in: 0...kh / 2 + 1, using: &r),
+                                left: Int.random(in: 0...kw / 2, using: &r), right: Int.random(in: 0...kw / 2 + 1, using: &r))
+            let x = r.tensor([Int.random(in: 1...2, using: &r), c, h, w]), wt = r.tensor([c, 1, kh, kw])
+            let b: Tensor? = trial % 3 == 0 ? nil : r.tensor([c])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: stride, padding: pad, dilation: 1, groups: c)
+            Engine.threads = 1
+            let one = depthwiseForwardBlocked(x, wt, b, geo, activation: .silu)
+            Engine.threads = 2
+            let two = depthwiseForwardBlocked(x, wt, b, geo, activation: .silu)
+            expectClose(one.data, conv2dNaive(x, wt, b, geo).data.map(Activation.silu.naive), atol: 1e-5, rtol: 1e-5,
+                        "blocked trial \(trial) \(geo)")
+            #expect(one.data == two.data, "blocked trial \(trial) differs between 1 and 2 threads")
+        }
+    }
+
     /// The padded-plane backward kernels (d x by scattering into a padded plane, d weight by whole-plane dot
     /// products) against the per-row generic ones, on widths that exercise the 16-lane loops, their tails and
     /// padding wider than the kernel reaches; and the same bits with one and two threads.

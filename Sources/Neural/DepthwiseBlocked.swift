@@ -1,0 +1,176 @@
+// DepthwiseBlocked: the depthwise forward on blocks of 16 channels, one vector per pixel.
+//
+// Letters as in DepthwiseConv.swift (channel multiplier 1 here: K = C).
+// The plane-wise kernels vectorise along a row, which wastes lanes and passes on the small planes of late
+// stages (7×7 and 14×14: vectors run over padding, rows end in scalar tails) and needs a deinterleaving copy for
+// stride 2. Here 16 channels are first interleaved into a zero-padded [H+pad][W+pad][16] buffer, so one
+// 16-lane vector holds one pixel of 16 channels: every tap is one vector FMA whatever the plane size, stride
+// or padding, the 16 weights of a tap are one vector, and bias and activation apply to whole vectors. The
+// result is interleaved back into the output planes. Each output is bias + Σ taps in (ky, kx) order.
+
+private typealias Pixel = SIMD16<Float>
+private let blockChannels = 16
+
+@inline(__always) private func fused(_ acc: Pixel, _ a: Pixel, _ b: Pixel) -> Pixel {
+    #if DEEPSCOPE_FMA
+    return acc.addingProduct(a, b)
+    #else
+    return acc + a * b
+    #endif
+}
+
+@inline(__always) private func load(_ p: UnsafePointer<Float>) -> Pixel {
+    UnsafeRawPointer(p).loadUnaligned(as: Pixel.self)
+}
+
+@inline(__always) private func store(_ v: Pixel, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Pixel.self)
+}
+
+/// Whether the channel-blocked kernel handles this geometry (multiplier 1, no dilation).
+func depthwiseUsesBlocks(_ geo: ConvGeometry) -> Bool {
+    geo.k == geo.c && geo.dilation == 1
+}
+
+func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
+                             activation: Activation) -> Tensor {
+    let (c, h, w, p, q, r, s) = (geo.c, geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
+    let (sh, sw, pt, pl) = (geo.stride.h, geo.stride.w, geo.padding.top, geo.padding.left)
+    // The padded rows and columns the outputs read (padding past the input is zero; input the outputs never
+    // reach, as with bottom/right padding of stride 2, is skipped).
+    let hp = (p - 1) * sh + r, wp = (q - 1) * sw + s
+    let blocks = (c + blockChannels - 1) / blockChannels
+    var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            weight.data.withUnsafeBufferPointer { wtp in
+                let yb = yp.baseAddress!, xb = xp.baseAddress!, wb = wtp.baseAddress!
+                let biasValues = bias?.data
+                let tapCount = r * s, tapChunks = (tapCount + blockChannels - 1) / blockChannels
+                // Tap (ky, kx) reads the pixel ky rows and kx columns from an output's top-left input pixel.
+                let tapOffsets = (0..<tapCount).map { t in (t / s * wp + t % s) * blockChannels }
+                Engine.parallelChunks(geo.n * blocks) { items in
+                  let padded = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * blockChannels)
+                  let out = UnsafeMutablePointer<Float>.allocate(capacity: p * q * blockChannels)
+                  let taps = UnsafeMutablePointer<Pixel>.allocate(capacity: tapChunks * blockChannels)
+                  let stage = UnsafeMutablePointer<Float>.allocate(capacity: 512)
+                  defer { padded.deallocate(); out.deallocate(); taps.deallocate(); stage.deallocate() }
+                  for item in items {
+                    let n = item / blocks, c0 = item % blocks * blockChannels
+                    let channels = min(blockChannels, c - c0)
+                    // Weights as one vector per tap (a transpose of 16 channels × 16 taps at a time); absent
+                    // channels of the last block get zero weights.
+                    for chunk in 0..<tapChunks {
+                        let first = chunk * blockChannels, count = min(blockChannels, tapCount - first)
+                        stage.update(repeating: 0, count: 256)
+                        for j in 0..<channels { (stage + j * 16).update(from: wb + (c0 + j) * tapCount + first, count: count) }
+                        transpose16(stage, 16, UnsafeMutableRawPointer(taps + first).assumingMemoryBound(to: Float.self), 16)
+                    }
+                    var initial = Pixel()
+                    for j in 0..<channels { initial[j] = biasValues?[c0 + j] ?? 0 }
+                    // Interleave: padded[iy][ix][j] = x[c0 + j][iy − pt][ix − pl], zero outside the input, by 16×16
+                    // transposes of (16 channels × 16 pixels of a row).
+                    padded.update(repeating: 0, count: hp * wp * blockChannels)
+                    let rowLo = max(0, pt), rowHi = min(hp, pt + h)
+                    let colLo = max(0, pl), colHi = min(wp, pl + w)
+                    let planes = xb + (n * c + c0) * h * w
+                    for iy in max(rowLo, 0)..<max(rowHi, rowLo) {
+                        var ix = colLo
+                        while ix < colHi {
+                            let count = min(blockChannels, colHi - ix)
+                            let from = planes + (iy - pt) * w + (ix - pl)
+                            let to = padded + (iy * wp + ix) * blockChannels
+                            if count == blockChannels && channels == blockChannels {
+                                transpose16(from, h * w, to, blockChannels)
+                            } else {
+                                stage.update(repeating: 0, count: 256)
+                                for j in 0..<channels { (stage + j * 16).update(from: from + j * h * w, count: count) }
+                                transpose16(stage, 16, stage + 256, 16)
+                                to.update(from: stage + 256, count: count * blockChannels)
+                            }
+                            ix += count
+                        }
+                    }
+                    // Four output pixels at a time, in flat order across rows (a 7-wide row would otherwise end in
+                    // three single pixels, each one dependent FMA chain): four independent chains share each tap's
+                    // weights, and a tap is one offset from each pixel's top-left corner.
+                    @inline(__always) func corner(_ i: Int) -> UnsafePointer<Float> {
+                        UnsafePointer(padded) + ((i / q) * sh * wp + (i % q) * sw) * blockChannels
+                    }
+                    let pixels = p * q
+                    var i = 0
+                    while i + 4 <= pixels {
+                        let (b0, b1, b2, b3) = (corner(i), corner(i + 1), corner(i + 2), corner(i + 3))
+                        var (a0, a1, a2, a3) = (initial, initial, initial, initial)
+                        for t in 0..<tapCount {
+                            let wv = taps[t], at = tapOffsets[t]
+                            a0 = fused(a0, wv, load(b0 + at)); a1 = fused(a1, wv, load(b1 + at))
+                            a2 = fused(a2, wv, load(b2 + at)); a3 = fused(a3, wv, load(b3 + at))
+                        }
+                        let dst = out + i * blockChannels
+                        store(a0, dst); store(a1, dst + blockChannels)
+                        store(a2, dst + 2 * blockChannels); store(a3, dst + 3 * blockChannels)
+                        i += 4
+                    }
+                    while i < pixels {
+                        let b0 = corner(i)
+                        var a = initial
+                        for t in 0..<tapCount { a = fused(a, taps[t], load(b0 + tapOffsets[t])) }
+                        store(a, out + i * blockChannels)
+                        i += 1
+                    }
+                    activation.apply(out, p * q * blockChannels)
+                    // De-interleave into the output planes, 16 pixels at a time.
+                    let outPlanes = yb + (n * c + c0) * p * q
+                    var pixel = 0
+                    while pixel < p * q {
+                        let count = min(blockChannels, p * q - pixel)
+                        let from = UnsafePointer(out) + pixel * blockChannels
+                        if count == blockChannels && channels == blockChannels {
+                            transpose16(from, blockChannels, outPlanes + pixel, p * q)
+                        } else {
+                            stage.update(repeating: 0, count: 256)
+                            stage.update(from: from, count: count * blockChannels)
+                            transpose16(stage, 16, stage + 256, 16)
+                            for j in 0..<channels { (outPlanes + j * p * q + pixel).update(from: stage + 256 + j * 16, count: count) }
+                        }
+                        pixel += count
+                    }
+                  }
+                }
+            }
+        }
+    }
+    return y
+}
+
+// MARK: - 16×16 transpose
+
+@inline(__always) private func zipLow(_ a: Pixel, _ b: Pixel) -> Pixel {
+    Pixel(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+}
+
+@inline(__always) private func zipHigh(_ a: Pixel, _ b: Pixel) -> Pixel {
+    Pixel(a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15])
+}
+
+/// dst row i (stride ld) = column i of the 16×16 block at src (row stride ls). Four rounds of pairing row i with
+/// row i + 8 and interleaving their halves transpose the block; each interleave is built from the lanes of two
+/// vectors, which compiles to one two-source permute (the plain loop compiled to gathers and scatters, 5× slower).
+@inline(__always)
+private func transpose16(_ src: UnsafePointer<Float>, _ ls: Int, _ dst: UnsafeMutablePointer<Float>, _ ld: Int) {
+    var (r0, r1, r2, r3) = (load(src), load(src + ls), load(src + 2 * ls), load(src + 3 * ls))
+    var (r4, r5, r6, r7) = (load(src + 4 * ls), load(src + 5 * ls), load(src + 6 * ls), load(src + 7 * ls))
+    var (r8, r9, r10, r11) = (load(src + 8 * ls), load(src + 9 * ls), load(src + 10 * ls), load(src + 11 * ls))
+    var (r12, r13, r14, r15) = (load(src + 12 * ls), load(src + 13 * ls), load(src + 14 * ls), load(src + 15 * ls))
+    for _ in 0..<4 {
+        (r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15) =
+            (zipLow(r0, r8), zipHigh(r0, r8), zipLow(r1, r9), zipHigh(r1, r9), zipLow(r2, r10), zipHigh(r2, r10),
+             zipLow(r3, r11), zipHigh(r3, r11), zipLow(r4, r12), zipHigh(r4, r12), zipLow(r5, r13), zipHigh(r5, r13),
+             zipLow(r6, r14), zipHigh(r6, r14), zipLow(r7, r15), zipHigh(r7, r15))
+    }
+    store(r0, dst); store(r1, dst + ld); store(r2, dst + 2 * ld); store(r3, dst + 3 * ld)
+    store(r4, dst + 4 * ld); store(r5, dst + 5 * ld); store(r6, dst + 6 * ld); store(r7, dst + 7 * ld)
+    store(r8, dst + 8 * ld); store(r9, dst + 9 * ld); store(r10, dst + 10 * ld); store(r11, dst + 11 * ld)
+    store(r12, dst + 12 * ld); store(r13, dst + 13 * ld); store(r14, dst + 14 * ld); store(r15, dst + 15 * ld)
+}
