@@ -25,17 +25,26 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     // are small and equal, so two workers stay balanced even on the 7×7 stages' single slab.
     let slabWidth = 256
     let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
-    let fullColumns = n / gemmBlockColumns * gemmBlockColumns, edgeColumns = n - fullColumns
+    // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
+    // products, 3…15 as a zero-padded block of 16 (so a 7×7 map, 49 = 32 + 16 + 1, wastes nothing, where
+    // padding it to 64 wasted a quarter).
+    let wide = n / gemmBlockColumns * gemmBlockColumns
+    let half = n - wide >= 16 ? 16 : 0
+    let tailStart = wide + half, tail = n - tailStart
     let edgeRows = m - (rowBlocks - 1) * gemmBlockRows
-    // The edges run the very same kernel on zero-padded copies, made once: X's last columns (K × 32) and W's
-    // last rows (8 × K). A padded zero adds exactly nothing, so edge outputs equal what a full block gives.
-    let edgeX = UnsafeMutablePointer<Float>.allocate(capacity: edgeColumns > 0 ? k * gemmBlockColumns : 0)
+    // Zero-padded copies, made once: X's tail columns (K × 16, or K per dot column) and W's last rows (8 × K).
+    // A padded zero adds exactly nothing, so padded outputs equal what a full block gives.
+    let tailX = UnsafeMutablePointer<Float>.allocate(capacity: tail > 0 ? k * 16 : 0)
     let edgeW = UnsafeMutablePointer<Float>.allocate(capacity: edgeRows < gemmBlockRows ? gemmBlockRows * k : 0)
-    defer { edgeX.deallocate(); edgeW.deallocate() }
-    for p in 0..<(edgeColumns > 0 ? k : 0) {
-        let row = edgeX + p * gemmBlockColumns
-        row.update(from: x + p * ldx + fullColumns, count: edgeColumns)
-        (row + edgeColumns).update(repeating: 0, count: gemmBlockColumns - edgeColumns)
+    defer { tailX.deallocate(); edgeW.deallocate() }
+    if tail >= 3 {
+        for p in 0..<k {
+            let row = tailX + p * 16
+            row.update(from: x + p * ldx + tailStart, count: tail)
+            (row + tail).update(repeating: 0, count: 16 - tail)
+        }
+    } else if tail > 0 {
+        for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
     }
     if edgeRows < gemmBlockRows {
         let first = (rowBlocks - 1) * gemmBlockRows
@@ -53,23 +62,41 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         for r in 0..<blockRows { initial[r] = bias?[r0 + r] ?? 0 }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * gemmBlockColumns) { scratchBuffer in
             let scratch = scratchBuffer.baseAddress!
-            var column = cols.lowerBound
-            while column < cols.upperBound {
-                let isEdge = column >= fullColumns
-                let (xBlock, xStride) = isEdge ? (UnsafePointer(edgeX), gemmBlockColumns) : (x + column, ldx)
-                let width = min(gemmBlockColumns, n - column)
-                if blockRows == gemmBlockRows && !isEdge {
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: xBlock, ldx: xStride, initial: initial,
-                                out: y + r0 * ldy + column, ldo: ldy)
+            // Runs `kernel` into Y, or through the scratch block where Y has fewer than 8 rows or `width` columns.
+            func block(_ column: Int, width: Int, full: Bool,
+                       _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
+                if blockRows == gemmBlockRows && full {
+                    kernel(y + r0 * ldy + column, ldy)
                 } else {
-                    // Y's edge block goes through an 8×32 scratch block.
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: xBlock, ldx: xStride, initial: initial,
-                                out: scratch, ldo: gemmBlockColumns)
+                    kernel(scratch, gemmBlockColumns)
                     for r in 0..<blockRows {
                         (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: width)
                     }
                 }
+            }
+            var column = cols.lowerBound
+            while column < min(cols.upperBound, wide) {
+                block(column, width: gemmBlockColumns, full: true) { out, ldo in
+                    microKernel(k: k, w: wBlock, ldw: wStride, x: x + column, ldx: ldx, initial: initial, out: out, ldo: ldo)
+                }
                 column += gemmBlockColumns
+            }
+            guard cols.upperBound == n else { return }
+            if half > 0 {
+                block(wide, width: 16, full: true) { out, ldo in
+                    microKernel16(k: k, w: wBlock, ldw: wStride, x: x + wide, ldx: ldx, initial: initial, out: out, ldo: ldo)
+                }
+            }
+            if tail >= 3 {
+                block(tailStart, width: tail, full: false) { out, ldo in
+                    microKernel16(k: k, w: wBlock, ldw: wStride, x: tailX, ldx: 16, initial: initial, out: out, ldo: ldo)
+                }
+            } else if tail > 0 {
+                for r in 0..<blockRows {
+                    for j in 0..<tail {
+                        y[(r0 + r) * ldy + tailStart + j] = initial[r] + dot(wBlock + r * wStride, tailX + j * k, k)
+                    }
+                }
             }
         }
         // The activation, over the block's rows while they are still in L1.
@@ -137,4 +164,43 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePoi
     store(c50, out + 5 * ldo); store(c51, out + 5 * ldo + 16)
     store(c60, out + 6 * ldo); store(c61, out + 6 * ldo + 16)
     store(c70, out + 7 * ldo); store(c71, out + 7 * ldo + 16)
+}
+
+/// out[8×16] = initial (per row) + W[8×K] · X[K×16]: the half-width kernel for the last 16 (or padded) columns.
+@inline(never)
+private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
+                           initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    var c0 = Lanes(repeating: initial[0]), c1 = Lanes(repeating: initial[1])
+    var c2 = Lanes(repeating: initial[2]), c3 = Lanes(repeating: initial[3])
+    var c4 = Lanes(repeating: initial[4]), c5 = Lanes(repeating: initial[5])
+    var c6 = Lanes(repeating: initial[6]), c7 = Lanes(repeating: initial[7])
+    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
+    var xp = x
+    for p in 0..<k {
+        let x0 = load(xp)
+        xp += ldx
+        c0 = fused(c0, Lanes(repeating: w0[p]), x0); c1 = fused(c1, Lanes(repeating: w1[p]), x0)
+        c2 = fused(c2, Lanes(repeating: w2[p]), x0); c3 = fused(c3, Lanes(repeating: w3[p]), x0)
+        c4 = fused(c4, Lanes(repeating: w4[p]), x0); c5 = fused(c5, Lanes(repeating: w5[p]), x0)
+        c6 = fused(c6, Lanes(repeating: w6[p]), x0); c7 = fused(c7, Lanes(repeating: w7[p]), x0)
+    }
+    store(c0, out); store(c1, out + ldo); store(c2, out + 2 * ldo); store(c3, out + 3 * ldo)
+    store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
+}
+
+/// Σ a[i]·b[i] over `count` floats: four 16-lane partial sums (k in steps of 64), then a scalar tail, then
+/// the lanes added in a fixed order. Used for the last one or two columns of a product.
+private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+    var (s0, s1, s2, s3) = (Lanes(), Lanes(), Lanes(), Lanes())
+    var i = 0
+    while i + 64 <= count {
+        s0 = fused(s0, load(a + i), load(b + i)); s1 = fused(s1, load(a + i + 16), load(b + i + 16))
+        s2 = fused(s2, load(a + i + 32), load(b + i + 32)); s3 = fused(s3, load(a + i + 48), load(b + i + 48))
+        i += 64
+    }
+    while i + 16 <= count { s0 = fused(s0, load(a + i), load(b + i)); i += 16 }
+    var total = ((s0 + s1) + (s2 + s3)).sum()
+    while i < count { total += a[i] * b[i]; i += 1 }
+    return total
 }

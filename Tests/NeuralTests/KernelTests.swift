@@ -49,14 +49,15 @@ import TestSupport
         #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
     }
 
-    /// The forward micro-kernel against a double-precision product: row edges (M not a multiple of 8), column
-    /// edges (N not a multiple of 32), several 256-column tiles, long K, strided operands, bias and SiLU; and the
-    /// same bits with one and two threads.
+    /// The forward micro-kernels against a double-precision product: row edges (M not a multiple of 8), every
+    /// column tail (a 16-block or not, then none, one or two dot columns, or a padded 16-block), several
+    /// 256-column slabs, long K, strided operands, bias and SiLU; and the same bits with one and two threads.
     @Test func gemmForwardMatchesDoubleProduct() {
         var r = SeededRandom(seed: 31)
         let saved = Engine.threads
         defer { Engine.threads = saved }
-        for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448)] {
+        for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448), (16, 50, 70),
+                          (9, 52, 19), (24, 62, 5), (8, 196, 112), (17, 275, 33)] {
             let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
             let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
             var expected = [Float](repeating: 0, count: m * ldy)
