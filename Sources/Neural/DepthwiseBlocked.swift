@@ -55,6 +55,7 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                   let taps = UnsafeMutablePointer<Pixel>.allocate(capacity: tapChunks * blockChannels)
                   let stage = UnsafeMutablePointer<Float>.allocate(capacity: 512)
                   defer { padded.deallocate(); out.deallocate(); taps.deallocate(); stage.deallocate() }
+                  padded.update(repeating: 0, count: hp * wp * blockChannels)
                   for item in items {
                     let n = item / blocks, c0 = item % blocks * blockChannels
                     let channels = min(blockChannels, c - c0)
@@ -69,8 +70,8 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     var initial = Pixel()
                     for j in 0..<channels { initial[j] = biasValues?[c0 + j] ?? 0 }
                     // Interleave: padded[iy][ix][j] = x[c0 + j][iy − pt][ix − pl], zero outside the input, by 16×16
-                    // transposes of (16 channels × 16 pixels of a row).
-                    padded.update(repeating: 0, count: hp * wp * blockChannels)
+                    // transposes of (16 channels × 16 pixels of a row). Every block writes the same interior, so
+                    // the zero border is written once per worker.
                     let rowLo = max(0, pt), rowHi = min(hp, pt + h)
                     let colLo = max(0, pl), colHi = min(wp, pl + w)
                     let planes = xb + (n * c + c0) * h * w
