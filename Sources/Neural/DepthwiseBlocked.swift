@@ -69,28 +69,28 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     }
                     var initial = Pixel()
                     for j in 0..<channels { initial[j] = biasValues?[c0 + j] ?? 0 }
-                    // Interleave: padded[iy][ix][j] = x[c0 + j][iy − pt][ix − pl], zero outside the input, by 16×16
-                    // transposes of (16 channels × 16 pixels of a row). Every block writes the same interior, so
-                    // the zero border is written once per worker.
-                    let rowLo = max(0, pt), rowHi = min(hp, pt + h)
-                    let colLo = max(0, pl), colHi = min(wp, pl + w)
+                    // Interleave: padded[iy + pt][ix + pl][j] = x[c0 + j][iy][ix], by 16×16 transposes of 16
+                    // channels × 16 consecutive pixels of the flat plane (rows of 7 or 14 pixels would leave most
+                    // transposes partial), then one vector copy per pixel to its padded place. Every block writes
+                    // the same interior, so the zero border is written once per worker.
                     let planes = xb + (n * c + c0) * h * w
-                    for iy in max(rowLo, 0)..<max(rowHi, rowLo) {
-                        var ix = colLo
-                        while ix < colHi {
-                            let count = min(blockChannels, colHi - ix)
-                            let from = planes + (iy - pt) * w + (ix - pl)
-                            let to = padded + (iy * wp + ix) * blockChannels
-                            if count == blockChannels && channels == blockChannels {
-                                transpose16(from, h * w, to, blockChannels)
-                            } else {
-                                stage.update(repeating: 0, count: 256)
-                                for j in 0..<channels { (stage + j * 16).update(from: from + j * h * w, count: count) }
-                                transpose16(stage, 16, stage + 256, 16)
-                                to.update(from: stage + 256, count: count * blockChannels)
-                            }
-                            ix += count
+                    var first = 0
+                    while first < h * w {
+                        let count = min(blockChannels, h * w - first)
+                        if count == blockChannels && channels == blockChannels {
+                            transpose16(planes + first, h * w, stage + 256, 16)
+                        } else {
+                            stage.update(repeating: 0, count: 256)
+                            for j in 0..<channels { (stage + j * 16).update(from: planes + j * h * w + first, count: count) }
+                            transpose16(stage, 16, stage + 256, 16)
                         }
+                        var (iy, ix) = (first / w + pt, first % w + pl)
+                        for i in 0..<count {
+                            if iy < hp && ix < wp { store(load(stage + 256 + i * 16), padded + (iy * wp + ix) * blockChannels) }
+                            ix += 1
+                            if ix == w + pl { (iy, ix) = (iy + 1, pl) }
+                        }
+                        first += count
                     }
                     // Four output pixels at a time, in flat order across rows (a 7-wide row would otherwise end in
                     // three single pixels, each one dependent FMA chain): four independent chains share each tap's
