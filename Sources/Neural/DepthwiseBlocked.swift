@@ -103,6 +103,36 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     while i + 4 <= pixels {
                         let (b0, b1, b2, b3) = (corner(i), corner(i + 1), corner(i + 2), corner(i + 3))
                         var (a0, a1, a2, a3) = (initial, initial, initial, initial)
+                        if sw == 1 && (s == 3 || s == 5) && i % q + 4 <= q {
+                            // Four neighbours in one row: tap kx of pixel j reads the vector tap kx + 1 of pixel
+                            // j − 1 reads, so each kernel row loads 4 + s − 1 vectors instead of 4·s (same sums, same
+                            // order).
+                            for ky in 0..<r {
+                                let line = b0 + ky * wp * blockChannels, wk = taps + ky * s
+                                @inline(__always) func v(_ j: Int) -> Pixel { load(line + j * blockChannels) }
+                                if s == 3 {
+                                    let (x0, x1, x2, x3, x4, x5) = (v(0), v(1), v(2), v(3), v(4), v(5))
+                                    let (w0, w1, w2) = (wk[0], wk[1], wk[2])
+                                    a0 = fused(fused(fused(a0, w0, x0), w1, x1), w2, x2)
+                                    a1 = fused(fused(fused(a1, w0, x1), w1, x2), w2, x3)
+                                    a2 = fused(fused(fused(a2, w0, x2), w1, x3), w2, x4)
+                                    a3 = fused(fused(fused(a3, w0, x3), w1, x4), w2, x5)
+                                } else {
+                                    let (x0, x1, x2, x3) = (v(0), v(1), v(2), v(3))
+                                    let (x4, x5, x6, x7) = (v(4), v(5), v(6), v(7))
+                                    let (w0, w1, w2, w3, w4) = (wk[0], wk[1], wk[2], wk[3], wk[4])
+                                    a0 = fused(fused(fused(fused(fused(a0, w0, x0), w1, x1), w2, x2), w3, x3), w4, x4)
+                                    a1 = fused(fused(fused(fused(fused(a1, w0, x1), w1, x2), w2, x3), w3, x4), w4, x5)
+                                    a2 = fused(fused(fused(fused(fused(a2, w0, x2), w1, x3), w2, x4), w3, x5), w4, x6)
+                                    a3 = fused(fused(fused(fused(fused(a3, w0, x3), w1, x4), w2, x5), w3, x6), w4, x7)
+                                }
+                            }
+                            let dst = out + i * blockChannels
+                            store(a0, dst); store(a1, dst + blockChannels)
+                            store(a2, dst + 2 * blockChannels); store(a3, dst + 3 * blockChannels)
+                            i += 4
+                            continue
+                        }
                         for t in 0..<tapCount {
                             let wv = taps[t], at = tapOffsets[t]
                             a0 = fused(a0, wv, load(b0 + at)); a1 = fused(a1, wv, load(b1 + at))
