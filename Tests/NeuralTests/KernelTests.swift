@@ -51,13 +51,14 @@ import TestSupport
 
     /// The forward micro-kernels against a double-precision product: row edges (M not a multiple of 8), every
     /// column tail (a 16-block or not, then none, one or two dot columns, or a padded 16-block), several
-    /// 256-column slabs, long K, strided operands, bias and SiLU; and the same bits with one and two threads.
+    /// 256-column slabs (with and without the packed-slab path, which depends on the thread count), long K,
+    /// strided operands, bias and SiLU; and the same bits with one and two threads.
     @Test func gemmForwardMatchesDoubleProduct() {
         var r = SeededRandom(seed: 31)
         let saved = Engine.threads
         defer { Engine.threads = saved }
         for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448), (16, 50, 70),
-                          (9, 52, 19), (24, 62, 5), (8, 196, 112), (17, 275, 33)] {
+                          (9, 52, 19), (24, 62, 5), (8, 196, 112), (17, 275, 33), (24, 1100, 40), (9, 2001, 3)] {
             let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
             let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
             var expected = [Float](repeating: 0, count: m * ldy)
