@@ -53,35 +53,9 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             else { (edgeW + r * k).update(repeating: 0, count: k) }
         }
     }
-    // With slabs enough to keep the workers busy and K small enough for a slab to fit L2, a work item is a whole
-    // slab: X's slab is first copied into a contiguous K × 256 panel (one sequential, prefetchable stream, where
-    // the kernel's row-by-row reads of a wide X — an im2col matrix of 20 000 columns — missed every cache on the
-    // first row block), then every row block runs on the panel.
-    let packSlabs = slabs >= 2 * Engine.threads && k <= 1024
-    if packSlabs {
-        Engine.parallelChunks(slabs) { range in
-            let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * slabWidth)
-            defer { panel.deallocate() }
-            for slab in range {
-                let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
-                let width = min(cols.count, wide - cols.lowerBound)
-                if width > 0 {
-                    for p in 0..<k { (panel + p * slabWidth).update(from: x + p * ldx + cols.lowerBound, count: width) }
-                }
-                for block in 0..<rowBlocks {
-                    runItem(cols: cols, r0: block * gemmBlockRows, panel: width > 0 ? UnsafePointer(panel) : nil)
-                }
-            }
-        }
-        return
-    }
     Engine.parallelFor(slabs * rowBlocks) { item in
-        runItem(cols: (item / rowBlocks * slabWidth)..<min(n, (item / rowBlocks + 1) * slabWidth),
-                r0: item % rowBlocks * gemmBlockRows, panel: nil)
-    }
-
-    /// One row block over one slab's columns; `panel` (K × 256, the slab's full 32-column blocks) replaces X there.
-    func runItem(cols: Range<Int>, r0: Int, panel: UnsafePointer<Float>?) {
+        let slab = item / rowBlocks, r0 = item % rowBlocks * gemmBlockRows
+        let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
         let blockRows = min(gemmBlockRows, m - r0)
         let (wBlock, wStride) = blockRows == gemmBlockRows ? (w + r0 * ldw, ldw) : (UnsafePointer(edgeW), k)
         var initial = SIMD8<Float>()
@@ -102,9 +76,8 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             }
             var column = cols.lowerBound
             while column < min(cols.upperBound, wide) {
-                let (xBlock, xStride) = panel.map { ($0 + (column - cols.lowerBound), slabWidth) } ?? (x + column, ldx)
                 block(column, width: gemmBlockColumns, full: true) { out, ldo in
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: xBlock, ldx: xStride, initial: initial, out: out, ldo: ldo)
+                    microKernel(k: k, w: wBlock, ldw: wStride, x: x + column, ldx: ldx, initial: initial, out: out, ldo: ldo)
                 }
                 column += gemmBlockColumns
             }

@@ -51,8 +51,7 @@ import TestSupport
 
     /// The forward micro-kernels against a double-precision product: row edges (M not a multiple of 8), every
     /// column tail (a 16-block or not, then none, one or two dot columns, or a padded 16-block), several
-    /// 256-column slabs (with and without the packed-slab path, which depends on the thread count), long K,
-    /// strided operands, bias and SiLU; and the same bits with one and two threads.
+    /// 256-column slabs, long K, strided operands, bias and SiLU; and the same bits with one and two threads.
     @Test func gemmForwardMatchesDoubleProduct() {
         var r = SeededRandom(seed: 31)
         let saved = Engine.threads
