@@ -101,14 +101,17 @@ public final class StateDictBinder {
 /// The network's output on an N-image batch, computed image by image with one image per engine worker, each
 /// single-threaded. On two cores this beats one batched pass whose every op is split in two: EfficientNet's many
 /// small, memory-bound ops between sgemm calls gain little from a second thread, whole images do. Each image's
-/// output is exactly what a batch of one gives. Inference only: nothing is recorded or captured.
+/// output is exactly what a batch of one gives. With one thread the images run one after another, not as one
+/// batched pass: a layer's activations for one image mostly stay in cache until the next layer reads them, for
+/// eight they do not (B4 batch 8 on one thread: 49.5 → 42.4 ms per image). Inference only: nothing is recorded or
+/// captured.
 ///
 /// ```swift
 /// let logits = forwardImagewise(network, input)   // input N×3×H×W → output N×…
 /// ```
 public func forwardImagewise(_ network: Network, _ input: Tensor) -> Tensor {
     let n = input.shape.first ?? 0
-    guard n > 1 && Engine.threads > 1 else {
+    guard n > 1 else {
         let g = Graph()
         return network.forward(g.input(input), in: g).tensor
     }
