@@ -21,8 +21,8 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation) {
     guard m > 0 && n > 0 else { return }
     // Work items: one row block (8 rows) × one column slab (256 columns; X's slab, K × 256 floats, stays in L2
-    // while the row blocks pass over it), slab-major so each worker's contiguous share reuses its slabs. Items
-    // are small and equal, so two workers stay balanced even on the 7×7 stages' single slab.
+    // while the row blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages'
+    // single slab.
     let slabWidth = 256
     let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
     // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
@@ -53,8 +53,14 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             else { (edgeW + r * k).update(repeating: 0, count: k) }
         }
     }
+    // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
+    // with up to four, the last (narrower) slab would leave one worker idle for long (Xception's 19×19 maps:
+    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
+    // (X is small then, K × at most 1024 columns, and stays in cache).
+    let rowBlockMajor = slabs <= 4
     Engine.parallelFor(slabs * rowBlocks) { item in
-        let slab = item / rowBlocks, r0 = item % rowBlocks * gemmBlockRows
+        let slab = rowBlockMajor ? item % slabs : item / rowBlocks
+        let r0 = (rowBlockMajor ? item / slabs : item % rowBlocks) * gemmBlockRows
         let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
         let blockRows = min(gemmBlockRows, m - r0)
         let (wBlock, wStride) = blockRows == gemmBlockRows ? (w + r0 * ldw, ldw) : (UnsafePointer(edgeW), k)
