@@ -11,6 +11,7 @@
 private typealias Pixel = SIMD16<Float>
 private let blockChannels = 16
 
+// Private copies of the vector helpers (see PackedGemm.swift: debug builds do not inline across files).
 @inline(__always) private func fused(_ acc: Pixel, _ a: Pixel, _ b: Pixel) -> Pixel {
     #if DEEPSCOPE_FMA
     return acc.addingProduct(a, b)

@@ -117,6 +117,8 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
 private typealias Lanes = SIMD16<Float>
 
 /// acc + a · b, one fused multiply-add where the build targets FMA, else a multiply and an add.
+/// (This file's vector helpers are private copies, as in Activations.swift and DepthwiseBlocked.swift: debug
+/// builds compile file by file and never inline a call into another file, which would leave the kernel scalar.)
 @inline(__always)
 private func fused(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes {
     #if DEEPSCOPE_FMA
