@@ -28,9 +28,9 @@ private let blockChannels = 16
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Pixel.self)
 }
 
-/// Whether the channel-blocked kernel handles this geometry (multiplier 1, no dilation).
+/// Whether the channel-blocked kernel handles this geometry (multiplier 1, no dilation, no negative padding).
 func depthwiseUsesBlocks(_ geo: ConvGeometry) -> Bool {
-    geo.k == geo.c && geo.dilation == 1
+    geo.k == geo.c && geo.dilation == 1 && geo.padding.top >= 0 && geo.padding.left >= 0
 }
 
 func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
