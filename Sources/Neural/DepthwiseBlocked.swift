@@ -54,7 +54,7 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                   let padded = UnsafeMutablePointer<Float>.allocate(capacity: hp * wp * blockChannels)
                   let out = UnsafeMutablePointer<Float>.allocate(capacity: p * q * blockChannels)
                   let taps = UnsafeMutablePointer<Pixel>.allocate(capacity: tapChunks * blockChannels)
-                  let stage = UnsafeMutablePointer<Float>.allocate(capacity: 512)
+                  let stage = UnsafeMutablePointer<Float>.allocate(capacity: 768)
                   defer { padded.deallocate(); out.deallocate(); taps.deallocate(); stage.deallocate() }
                   padded.update(repeating: 0, count: hp * wp * blockChannels)
                   for item in items {
@@ -63,10 +63,11 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     // Weights as one vector per tap (a transpose of 16 channels × 16 taps at a time); absent
                     // channels of the last block get zero weights.
                     for chunk in 0..<tapChunks {
-                        let first = chunk * blockChannels, count = min(blockChannels, tapCount - first)
-                        stage.update(repeating: 0, count: 256)
-                        for j in 0..<channels { (stage + j * 16).update(from: wb + (c0 + j) * tapCount + first, count: count) }
-                        transpose16(stage, 16, UnsafeMutableRawPointer(taps + first).assumingMemoryBound(to: Float.self), 16)
+                        let first = chunk * blockChannels
+                        transposeBlock(wb + c0 * tapCount + first, tapCount, rows: channels,
+                                       columns: min(blockChannels, tapCount - first),
+                                       into: UnsafeMutableRawPointer(taps + first).assumingMemoryBound(to: Float.self),
+                                       blockChannels, outRows: blockChannels, outColumns: blockChannels, stage: stage)
                     }
                     var initial = Pixel()
                     for j in 0..<channels { initial[j] = biasValues?[c0 + j] ?? 0 }
@@ -77,17 +78,14 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     let planes = xb + (n * c + c0) * h * w
                     var first = 0
                     while first < h * w {
-                        let count = min(blockChannels, h * w - first)
-                        if count == blockChannels && channels == blockChannels {
-                            transpose16(planes + first, h * w, stage + 256, 16)
-                        } else {
-                            stage.update(repeating: 0, count: 256)
-                            for j in 0..<channels { (stage + j * 16).update(from: planes + j * h * w + first, count: count) }
-                            transpose16(stage, 16, stage + 256, 16)
-                        }
+                        let count = min(blockChannels, h * w - first), pixelVectors = stage + 512
+                        transposeBlock(planes + first, h * w, rows: channels, columns: count, into: pixelVectors,
+                                       blockChannels, outRows: count, outColumns: blockChannels, stage: stage)
                         var (iy, ix) = (first / w + pt, first % w + pl)
                         for i in 0..<count {
-                            if iy < hp && ix < wp { store(load(stage + 256 + i * 16), padded + (iy * wp + ix) * blockChannels) }
+                            if iy < hp && ix < wp {
+                                store(load(pixelVectors + i * blockChannels), padded + (iy * wp + ix) * blockChannels)
+                            }
                             ix += 1
                             if ix == w + pl { (iy, ix) = (iy + 1, pl) }
                         }
@@ -128,9 +126,7 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                                     a3 = fused(fused(fused(fused(fused(a3, w0, x3), w1, x4), w2, x5), w3, x6), w4, x7)
                                 }
                             }
-                            let dst = out + i * blockChannels
-                            store(a0, dst); store(a1, dst + blockChannels)
-                            store(a2, dst + 2 * blockChannels); store(a3, dst + 3 * blockChannels)
+                            storeFour(a0, a1, a2, a3, at: out + i * blockChannels)
                             i += 4
                             continue
                         }
@@ -139,9 +135,7 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                             a0 = fused(a0, wv, load(b0 + at)); a1 = fused(a1, wv, load(b1 + at))
                             a2 = fused(a2, wv, load(b2 + at)); a3 = fused(a3, wv, load(b3 + at))
                         }
-                        let dst = out + i * blockChannels
-                        store(a0, dst); store(a1, dst + blockChannels)
-                        store(a2, dst + 2 * blockChannels); store(a3, dst + 3 * blockChannels)
+                        storeFour(a0, a1, a2, a3, at: out + i * blockChannels)
                         i += 4
                     }
                     while i < pixels {
@@ -157,15 +151,8 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
                     var pixel = 0
                     while pixel < p * q {
                         let count = min(blockChannels, p * q - pixel)
-                        let from = UnsafePointer(out) + pixel * blockChannels
-                        if count == blockChannels && channels == blockChannels {
-                            transpose16(from, blockChannels, outPlanes + pixel, p * q)
-                        } else {
-                            stage.update(repeating: 0, count: 256)
-                            stage.update(from: from, count: count * blockChannels)
-                            transpose16(stage, 16, stage + 256, 16)
-                            for j in 0..<channels { (outPlanes + j * p * q + pixel).update(from: stage + 256 + j * 16, count: count) }
-                        }
+                        transposeBlock(out + pixel * blockChannels, blockChannels, rows: count, columns: blockChannels,
+                                       into: outPlanes + pixel, p * q, outRows: channels, outColumns: count, stage: stage)
                         pixel += count
                     }
                   }
@@ -176,7 +163,31 @@ func depthwiseForwardBlocked(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g
     return y
 }
 
+/// Four consecutive pixel vectors.
+@inline(__always) private func storeFour(_ a0: Pixel, _ a1: Pixel, _ a2: Pixel, _ a3: Pixel,
+                                         at dst: UnsafeMutablePointer<Float>) {
+    store(a0, dst); store(a1, dst + blockChannels); store(a2, dst + 2 * blockChannels); store(a3, dst + 3 * blockChannels)
+}
+
 // MARK: - 16×16 transpose
+
+/// Transposes a block of up to 16×16: dst row i (stride ld), for i < outRows, gets the first outColumns values of
+/// column i of the `rows` × `columns` block at src (row stride ls), the block's missing rows and columns read as
+/// zero. A full block goes straight through `transpose16`; a partial one through `stage` (512 floats), so the
+/// block's edges (the last channels, pixels or taps) never read or write past their arrays.
+@inline(__always)
+private func transposeBlock(_ src: UnsafePointer<Float>, _ ls: Int, rows: Int, columns: Int,
+                            into dst: UnsafeMutablePointer<Float>, _ ld: Int, outRows: Int, outColumns: Int,
+                            stage: UnsafeMutablePointer<Float>) {
+    if rows == 16 && columns == 16 && outRows == 16 && outColumns == 16 {
+        transpose16(src, ls, dst, ld)
+        return
+    }
+    stage.update(repeating: 0, count: 256)
+    for j in 0..<rows { (stage + j * 16).update(from: src + j * ls, count: columns) }
+    transpose16(stage, 16, stage + 256, 16)
+    for i in 0..<outRows { (dst + i * ld).update(from: stage + 256 + i * 16, count: outColumns) }
+}
 
 @inline(__always) private func zipLow(_ a: Pixel, _ b: Pixel) -> Pixel {
     Pixel(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
