@@ -93,22 +93,42 @@ struct BatchNorm2dLayer: Sendable {
 /// Plain inference runs the folded conv with the activation fused in its epilogue: one pass over the output
 /// instead of three. A recording graph runs conv → BN → activation separately, so gradients flow through the
 /// same ops as PyTorch's. Only for pairs whose conv and BN outputs are never named (captured).
+/// 3×3 stride-1 convs keep the folded weights as their Winograd transform (made once here), which is all
+/// inference needs of them.
 struct ConvBN: Sendable {
     let conv: Conv2dLayer
     let norm: BatchNorm2dLayer
-    private let folded: (weight: Tensor, bias: Tensor)
+    /// The folded conv, as plain weights or as a Winograd filter.
+    private enum Folded: Sendable {
+        case plain(Tensor)
+        case winograd(WinogradFilter)
+    }
+    private let folded: Folded
+    private let foldedBias: Tensor
 
     init(_ conv: Conv2dLayer, _ norm: BatchNorm2dLayer) {
         self.conv = conv
         self.norm = norm
-        folded = foldBatchNorm(convWeight: conv.weight, convBias: conv.bias, gamma: norm.weight, beta: norm.bias,
-                               mean: norm.runningMean, var: norm.runningVar, eps: norm.eps)
+        let (weight, bias) = foldBatchNorm(convWeight: conv.weight, convBias: conv.bias, gamma: norm.weight,
+                                           beta: norm.bias, mean: norm.runningMean, var: norm.runningVar, eps: norm.eps)
+        let winograd = weight.shape[2] == 3 && weight.shape[3] == 3 && conv.stride == 1 && conv.dilation == 1
+            && conv.groups == 1 && conv.padding.top >= 0 && conv.padding.left >= 0
+            && conv.padding.bottom >= 0 && conv.padding.right >= 0
+        folded = winograd ? .winograd(WinogradFilter(weight: weight)) : .plain(weight)
+        foldedBias = bias
     }
 
     func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
         guard g.isRecording else {
-            return g.conv2d(x, weight: Variable(folded.weight), bias: Variable(folded.bias), stride: conv.stride,
-                            padding: conv.padding, dilation: conv.dilation, groups: conv.groups, activation: activation)
+            switch folded {
+            case .winograd(let filter):
+                return g.conv2d(x, winograd: filter, bias: Variable(foldedBias), padding: conv.padding,
+                                activation: activation)
+            case .plain(let weight):
+                return g.conv2d(x, weight: Variable(weight), bias: Variable(foldedBias), stride: conv.stride,
+                                padding: conv.padding, dilation: conv.dilation, groups: conv.groups,
+                                activation: activation)
+            }
         }
         let y = norm(conv(x, in: g), in: g)
         return activation == .identity ? y : g.activate(y, activation)

@@ -13,11 +13,20 @@
 /// The fast conv2d forward: bias and activation are applied in one pass over the output.
 /// `inputScale` ([N·C] factors, pointwise convs with one group only) multiplies input channel c of sample n
 /// first; it is applied to a per-sample copy of the K×C weights, never to the C×H×W input.
+/// 3×3 stride-1 convolutions go through Winograd (Winograd.swift): with `winograd`, the weight's transform made
+/// once by the caller, or else on large maps, where transforming the weight on the spot costs little.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
-                   activation: Activation = .identity, inputScale: Tensor? = nil) -> Tensor {
+                   activation: Activation = .identity, inputScale: Tensor? = nil,
+                   winograd: WinogradFilter? = nil) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
     if geo.isDepthwise {
         return depthwiseForward(x, weight, bias, geo, activation: activation)
+    }
+    if inputScale == nil && winogradApplies(geo) {
+        if let winograd { return winogradForward(x, winograd, bias, geo, activation: activation) }
+        if geo.p * geo.q >= winogradOnTheSpotArea {
+            return winogradForward(x, WinogradFilter(weight: weight), bias, geo, activation: activation)
+        }
     }
     if let inputScale {
         precondition(geo.isPointwise && geo.groups == 1 && inputScale.count == geo.n * geo.c,
@@ -305,6 +314,18 @@ func conv2dNaive(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeom
 // MARK: - Graph op
 
 extension Graph {
+    /// A 3×3 stride-1 convolution from its Winograd filter (see `WinogradFilter`), for inference: the layer
+    /// keeps the transformed weights instead of the plain ones. Not for recording graphs (no weight, no backward).
+    public func conv2d(_ x: Variable, winograd filter: WinogradFilter, bias: Variable? = nil,
+                       padding: Padding2D = .zero, activation: Activation = .identity) -> Variable {
+        precondition(!isRecording, "conv2d(winograd:) has no backward; a recording graph needs the plain weight")
+        let geo = ConvGeometry(input: x.shape, weight: [filter.k, filter.c, 3, 3], stride: 1, padding: padding,
+                               dilation: 1, groups: 1)
+        return Variable(timed("conv winograd 3x3") {
+            winogradForward(x.tensor, filter, bias?.tensor, geo, activation: activation)
+        })
+    }
+
     /// 2-D convolution as PyTorch's `F.conv2d`, with optional bias and a fused activation.
     ///
     /// - Parameters:

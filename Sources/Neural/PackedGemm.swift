@@ -17,9 +17,12 @@
 let gemmBlockRows = 8, gemmBlockColumns = 32
 
 /// Y = activation(W·X + bias) for the shapes where the micro-kernel pays: at least one full block of columns.
+/// With `batch` > 1, as many products of the same shape in one parallel job: product b reads W + b·batchStrides.w
+/// and X + b·batchStrides.x and writes Y + b·batchStrides.y (Winograd's sixteen).
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
-                 y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation) {
-    guard m > 0 && n > 0 else { return }
+                 y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
+                 batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0)) {
+    guard m > 0 && n > 0 && batch > 0 else { return }
     // Work items: one row block (8 rows) × one column slab (256 columns; X's slab, K × 256 floats, stays in L2
     // while the row blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages'
     // single slab.
@@ -34,23 +37,27 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     let edgeRows = m - (rowBlocks - 1) * gemmBlockRows
     // Zero-padded copies, made once: X's tail columns (K × 16, or K per dot column) and W's last rows (8 × K).
     // A padded zero adds exactly nothing, so padded outputs equal what a full block gives.
-    let tailX = UnsafeMutablePointer<Float>.allocate(capacity: tail > 0 ? k * 16 : 0)
-    let edgeW = UnsafeMutablePointer<Float>.allocate(capacity: edgeRows < gemmBlockRows ? gemmBlockRows * k : 0)
-    defer { tailX.deallocate(); edgeW.deallocate() }
-    if tail >= 3 {
-        for p in 0..<k {
-            let row = tailX + p * 16
-            row.update(from: x + p * ldx + tailStart, count: tail)
-            (row + tail).update(repeating: 0, count: 16 - tail)
+    let tailSize = tail > 0 ? k * 16 : 0, edgeSize = edgeRows < gemmBlockRows ? gemmBlockRows * k : 0
+    let tailXs = UnsafeMutablePointer<Float>.allocate(capacity: batch * tailSize)
+    let edgeWs = UnsafeMutablePointer<Float>.allocate(capacity: batch * edgeSize)
+    defer { tailXs.deallocate(); edgeWs.deallocate() }
+    for b in 0..<batch {
+        let (x, w, tailX, edgeW) = (x + b * batchStrides.x, w + b * batchStrides.w, tailXs + b * tailSize, edgeWs + b * edgeSize)
+        if tail >= 3 {
+            for p in 0..<k {
+                let row = tailX + p * 16
+                row.update(from: x + p * ldx + tailStart, count: tail)
+                (row + tail).update(repeating: 0, count: 16 - tail)
+            }
+        } else if tail > 0 {
+            for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
         }
-    } else if tail > 0 {
-        for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
-    }
-    if edgeRows < gemmBlockRows {
-        let first = (rowBlocks - 1) * gemmBlockRows
-        for r in 0..<gemmBlockRows {
-            if r < edgeRows { (edgeW + r * k).update(from: w + (first + r) * ldw, count: k) }
-            else { (edgeW + r * k).update(repeating: 0, count: k) }
+        if edgeRows < gemmBlockRows {
+            let first = (rowBlocks - 1) * gemmBlockRows
+            for r in 0..<gemmBlockRows {
+                if r < edgeRows { (edgeW + r * k).update(from: w + (first + r) * ldw, count: k) }
+                else { (edgeW + r * k).update(repeating: 0, count: k) }
+            }
         }
     }
     // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
@@ -58,7 +65,10 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
     // (X is small then, K × at most 1024 columns, and stays in cache).
     let rowBlockMajor = slabs <= 4
-    Engine.parallelFor(slabs * rowBlocks) { item in
+    Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
+        let b = batchItem / (slabs * rowBlocks), item = batchItem % (slabs * rowBlocks)
+        let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
+        let (tailX, edgeW) = (tailXs + b * tailSize, edgeWs + b * edgeSize)
         let slab = rowBlockMajor ? item % slabs : item / rowBlocks
         let r0 = (rowBlockMajor ? item / slabs : item % rowBlocks) * gemmBlockRows
         let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)

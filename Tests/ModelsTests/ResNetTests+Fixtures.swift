@@ -56,6 +56,11 @@ enum CNNFixture {
         #expect(output.shape == logits.shape, sourceLocation: sourceLocation)
         #expect(maxAbsDifference(output.data, logits.data) <= 1e-4 * scale(logits), "logits: \(output.data) vs \(logits.data)",
                 sourceLocation: sourceLocation)
+        // Plain inference takes other paths (folded batch norms, Winograd 3×3 convolutions): the same logits.
+        let plainGraph = Graph()
+        let plain = net.forward(plainGraph.input(input), in: plainGraph).tensor
+        #expect(maxAbsDifference(plain.data, logits.data) <= 1e-4 * scale(logits),
+                "inference logits: \(plain.data) vs \(logits.data)", sourceLocation: sourceLocation)
         for name in layers {
             let expectedA = io["act.\(name)"]!, expectedG = io["grad.\(name)"]!
             let a = firstChannels(acts[name]!, channels), d = firstChannels(grads[name]!, channels)

@@ -261,6 +261,41 @@ extension KernelTests {
         }
     }
 
+    /// F(2×2, 3×3) Winograd against the naive convolution: channel counts around the vector width, odd and even
+    /// maps down to one output row or column, asymmetric padding, batches; the same bits on one and two threads;
+    /// and the on-the-spot filter `conv2dForward` makes for large maps.
+    @Test func winogradMatchesNaive() {
+        var r = SeededRandom(seed: 45)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for trial in 0..<36 {
+            let c = [1, 3, 16, 17, 40, 64][trial % 6], k = [1, 8, 9, 24][trial % 4]
+            let pad = Padding2D(top: Int.random(in: 0...2, using: &r), bottom: Int.random(in: 0...2, using: &r),
+                                left: Int.random(in: 0...2, using: &r), right: Int.random(in: 0...2, using: &r))
+            let h = Int.random(in: max(1, 3 - pad.top - pad.bottom)...(trial % 3 == 0 ? 7 : 40), using: &r)
+            let w = Int.random(in: max(1, 3 - pad.left - pad.right)...(trial % 3 == 1 ? 6 : 45), using: &r)
+            let x = r.tensor([Int.random(in: 1...2, using: &r), c, h, w]), wt = r.tensor([k, c, 3, 3])
+            let b: Tensor? = trial % 3 == 2 ? nil : r.tensor([k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: pad, dilation: 1, groups: 1)
+            #expect(winogradApplies(geo))
+            let filter = WinogradFilter(weight: wt)
+            Engine.threads = 1
+            let one = winogradForward(x, filter, b, geo, activation: .relu)
+            Engine.threads = 2
+            let two = winogradForward(x, filter, b, geo, activation: .relu)
+            let reference = conv2dNaive(x, wt, b, geo).data.map(Activation.relu.naive)
+            expectClose(one.data, reference, atol: 2e-5 * Float(c).squareRoot(), rtol: 1e-4, "winograd trial \(trial) \(geo)")
+            #expect(one.data == two.data, "winograd trial \(trial) differs between 1 and 2 threads")
+        }
+        // Large maps transform the weight on the spot.
+        let x = r.tensor([1, 5, 33, 34]), wt = r.tensor([7, 5, 3, 3]), b = r.tensor([7])
+        let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: Padding2D(1, 1), dilation: 1, groups: 1)
+        #expect(geo.p * geo.q >= winogradOnTheSpotArea)
+        expectClose(conv2dForward(x, wt, b, geo).data, conv2dNaive(x, wt, b, geo).data, atol: 1e-4, rtol: 1e-4)
+        expectClose(conv2dForward(x, wt, b, geo).data, winogradForward(x, WinogradFilter(weight: wt), b, geo,
+                                                                       activation: .identity).data, atol: 0, rtol: 0)
+    }
+
     /// The padded-plane backward kernels (d x by scattering into a padded plane, d weight by whole-plane dot
     /// products) against the per-row generic ones, on widths that exercise the 16-lane loops, their tails and
     /// padding wider than the kernel reaches; and the same bits with one and two threads.
