@@ -69,6 +69,50 @@ func maxPoolForward(_ x: Tensor, _ geo: PoolGeometry) -> (Tensor, [Int32]) {
     return (y, argmax)
 }
 
+/// The max-pool output alone, for inference: no argmax, and separable: per output row, the window's rows are
+/// reduced column by column (one vector loop over the row), then each output takes the maximum of its columns
+/// in that row. The maximum of a set does not depend on the order it is taken in, so the values equal
+/// `maxPoolForward`'s, NaN propagating as there.
+func maxPoolValues(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
+    let planes = geo.n * geo.c, (h, w, p, q) = (geo.h, geo.w, geo.p, geo.q)
+    let (pw, sw, kw) = (geo.padding.w, geo.stride.w, geo.kernel.w)
+    // The reduced row with padding columns (−∞ never wins) on both sides, wide enough for ceil-mode windows.
+    let width = max(w + 2 * pw, (q - 1) * sw + kw)
+    var y = Tensor(shape: [geo.n, geo.c, p, q]) { _ in }
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            let (yb, xb) = (yp.baseAddress!, xp.baseAddress!)
+            Engine.parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, h * w))) { plane in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: width)
+                defer { row.deallocate() }
+                row.update(repeating: -.infinity, count: width)
+                let src = xb + plane * h * w, dst = yb + plane * p * q
+                let inner = row + pw
+                for oy in 0..<p {
+                    let y0 = oy * geo.stride.h - geo.padding.h
+                    let ys = max(y0, 0), ye = min(y0 + geo.kernel.h, h)
+                    inner.update(from: src + ys * w, count: w)
+                    for iy in (ys + 1)..<max(ys + 1, ye) {
+                        let line = src + iy * w
+                        for ix in 0..<w { inner[ix] = larger(inner[ix], line[ix]) }
+                    }
+                    let out = dst + oy * q
+                    for ox in 0..<q {
+                        let window = row + ox * sw
+                        var best = window[0]
+                        for j in 1..<kw { best = larger(best, window[j]) }
+                        out[ox] = best
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
+
+/// b where it beats a or is NaN, else a: PyTorch's max-pool comparison (the first maximum wins, NaN sticks).
+@inline(__always) private func larger(_ a: Float, _ b: Float) -> Float { (b > a || b != b) ? b : a }
+
 func maxPoolBackward(_ dy: Tensor, argmax: [Int32], _ geo: PoolGeometry) -> Tensor {
     var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
     let pq = geo.p * geo.q, hw = geo.h * geo.w
@@ -221,7 +265,8 @@ extension Graph {
     public func maxPool2d(_ x: Variable, kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
                           ceilMode: Bool = false) -> Variable {
         let geo = PoolGeometry(x.shape, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
-        let (y, argmax) = maxPoolForward(x.tensor, geo)
+        guard isRecording else { return Variable(timed("max pool") { maxPoolValues(x.tensor, geo) }) }
+        let (y, argmax) = timed("max pool") { maxPoolForward(x.tensor, geo) }
         return record(y, inputs: [x]) { g, _ in [maxPoolBackward(g, argmax: argmax, geo)] }
     }
 

@@ -296,6 +296,26 @@ extension KernelTests {
                                                                        activation: .identity).data, atol: 0, rtol: 0)
     }
 
+    /// Inference max pooling (separable, no argmax) against the recording kernel: kernels 1–4, strides 1–3,
+    /// padding up to half the kernel, ceil mode, NaN and −∞ in the input.
+    @Test func maxPoolValuesMatchTheArgmaxKernel() {
+        var r = SeededRandom(seed: 51)
+        for trial in 0..<40 {
+            let kh = Int.random(in: 1...4, using: &r), kw = trial % 3 == 0 ? Int.random(in: 1...4, using: &r) : kh
+            let stride = Size2D(Int.random(in: 1...3, using: &r), Int.random(in: 1...3, using: &r))
+            let padding = Size2D(Int.random(in: 0...kh / 2, using: &r), Int.random(in: 0...kw / 2, using: &r))
+            var x = r.tensor([Int.random(in: 1...2, using: &r), Int.random(in: 1...5, using: &r),
+                              Int.random(in: kh...19, using: &r), Int.random(in: kw...23, using: &r)])
+            if trial % 4 == 1 { x.data[Int.random(in: 0..<x.count, using: &r)] = .nan }
+            if trial % 4 == 2 { x.data[Int.random(in: 0..<x.count, using: &r)] = -.infinity }
+            let geo = PoolGeometry(x.shape, kernel: Size2D(kh, kw), stride: stride, padding: padding, ceilMode: trial % 2 == 0)
+            let fast = maxPoolValues(x, geo), (reference, _) = maxPoolForward(x, geo)
+            #expect(fast.shape == reference.shape)
+            #expect(zip(fast.data, reference.data).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) },
+                    "max pool trial \(trial): kernel \(kh)×\(kw) stride \(stride) padding \(padding)")
+        }
+    }
+
     /// The padded-plane backward kernels (d x by scattering into a padded plane, d weight by whole-plane dot
     /// products) against the per-row generic ones, on widths that exercise the 16-lane loops, their tails and
     /// padding wider than the kernel reaches; and the same bits with one and two threads.
