@@ -69,11 +69,11 @@ def build_resnet34():
     return torchvision.models.resnet34(num_classes=1).eval()
 
 
-# name: (PyTorch builder, deepscope detector spec, input size)
+# name: (PyTorch builder, deepscope detector spec, input size, GradCAM layer or None for the spec's own)
 MODELS = {
-    "b4": (build_b4, "efficientnet-autoatt:b4:lukemelas-0.7", 224),
-    "xception": (build_xception, "xception:timm", 299),
-    "resnet34": (build_resnet34, "resnet:34", 224),
+    "b4": (build_b4, "efficientnet-autoatt:b4:lukemelas-0.7", 224, None),
+    "xception": (build_xception, "xception:timm", 299, "conv4"),
+    "resnet34": (build_resnet34, "resnet:34", 224, "layer4"),
 }
 
 
@@ -85,15 +85,18 @@ def main():
     ap.add_argument("--size", type=int, default=0, help="input size (0: each model's own)")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate the engines this many times per case; each column is the median of the rounds")
     args = ap.parse_args()
 
     import torch
     import onnxruntime as ort
 
-    print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs; median of {args.runs} runs, ms")
+    print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs; "
+          f"median over {args.rounds} alternating rounds of the median of {args.runs} runs, ms")
     print("model      size threads batch  deepscope  ds+gradcam  ds_rss_MB  onnxruntime  pytorch  ds/ort  ds/torch  cam/fwd")
     for name in args.models.split(","):
-        builder, detector, size = MODELS[name]
+        builder, detector, size, cam_layer = MODELS[name]
         size = args.size or size
         model = builder()
         onnx_path = os.path.join(tempfile.mkdtemp(), name + ".onnx")
@@ -115,18 +118,29 @@ def main():
             for batch in [int(b) for b in args.batches.split(",")]:
                 x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
                 xt = torch.from_numpy(x)
-                # Interleave the engines so a change in machine load hits all three alike.
-                # Started from a small shell: a child forked straight from this (torch-sized) process inherits
-                # its peak RSS, which would then be what deepscope reports as its own.
-                out = subprocess.run(["sh", "-c", '"$@" & wait $!', "sh", args.deepscope, "bench", "model", "--detector", detector,
-                                      "--size", str(size), "--batch", str(batch), "--runs", str(args.runs),
-                                      "--threads", str(threads)] + weights, check=True, capture_output=True, text=True).stdout
-                ort_ms = median_ms(lambda: sess.run(None, {"x": x}), args.runs)
-                with torch.no_grad():
-                    torch_ms = median_ms(lambda: model(xt), args.runs)
-                ds = json.loads(out)
+                # Alternate the engines, round after round, so a change in machine speed (on a shared machine it
+                # can halve for minutes) hits all three alike; each column is the median of its rounds.
+                # deepscope is started from a small shell: a child forked straight from this (torch-sized)
+                # process inherits its peak RSS, which would then be what deepscope reports as its own.
+                command = [args.deepscope, "bench", "model", "--detector", detector, "--size", str(size),
+                           "--batch", str(batch), "--runs", str(args.runs), "--threads", str(threads)] + weights
+                if cam_layer:
+                    command += ["--gradcam-layer", cam_layer]
+                rounds = []
+                for _ in range(args.rounds):
+                    out = subprocess.run(["sh", "-c", '"$@" & wait $!', "sh"] + command, check=True,
+                                         capture_output=True, text=True).stdout
+                    ort_round = median_ms(lambda: sess.run(None, {"x": x}), args.runs)
+                    with torch.no_grad():
+                        torch_round = median_ms(lambda: model(xt), args.runs)
+                    rounds.append((json.loads(out), ort_round, torch_round))
+                ort_ms = statistics.median(r[1] for r in rounds)
+                torch_ms = statistics.median(r[2] for r in rounds)
+                ds = dict(rounds[0][0])
+                for key in ("forward_ms", "forward_gradcam_ms", "peak_rss_mb"):
+                    if key in ds:
+                        ds[key] = statistics.median(r[0][key] for r in rounds)
                 f, cam = ds["forward_ms"], ds.get("forward_gradcam_ms")
-                # bench model runs GradCAM only where the spec names a default layer (EfficientNet's head conv).
                 cam_ms, ratio = (f"{cam:11.1f}", f"{cam / f:8.2f}") if cam else (f"{'n/a':>11s}", f"{'n/a':>8s}")
                 print(f"{name:10s} {size:4d} {threads:7d} {batch:5d} {f:10.1f} {cam_ms} {ds['peak_rss_mb']:10.0f}"
                       f" {ort_ms:12.1f} {torch_ms:8.1f} {f / ort_ms:7.2f} {f / torch_ms:9.2f} {ratio}", flush=True)

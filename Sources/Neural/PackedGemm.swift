@@ -60,17 +60,11 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             }
         }
     }
-    // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
-    // with up to four, the last (narrower) slab would leave one worker idle for long (Xception's 19×19 maps:
-    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
-    // (X is small then, K × at most 1024 columns, and stays in cache).
-    let rowBlockMajor = slabs <= 4
-    Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
-        let b = batchItem / (slabs * rowBlocks), item = batchItem % (slabs * rowBlocks)
+    // One work item: row block r0 of product b over one slab. `panel`, when given, holds the slab's full
+    // 32-column blocks packed one after another (block j at panel + 32·j·K, row stride 32).
+    func item(_ b: Int, slab: Int, r0: Int, panel: UnsafePointer<Float>?) {
         let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
         let (tailX, edgeW) = (tailXs + b * tailSize, edgeWs + b * edgeSize)
-        let slab = rowBlockMajor ? item % slabs : item / rowBlocks
-        let r0 = (rowBlockMajor ? item / slabs : item % rowBlocks) * gemmBlockRows
         let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
         let blockRows = min(gemmBlockRows, m - r0)
         let (wBlock, wStride) = blockRows == gemmBlockRows ? (w + r0 * ldw, ldw) : (UnsafePointer(edgeW), k)
@@ -92,8 +86,9 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             }
             var column = cols.lowerBound
             while column < min(cols.upperBound, wide) {
+                let (xc, ldc) = panel.map { ($0 + (column - cols.lowerBound) * k, gemmBlockColumns) } ?? (x + column, ldx)
                 block(column, width: gemmBlockColumns, full: true) { out, ldo in
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: x + column, ldx: ldx, initial: initial, out: out, ldo: ldo)
+                    microKernel(k: k, w: wBlock, ldw: wStride, x: xc, ldx: ldc, initial: initial, out: out, ldo: ldo)
                 }
                 column += gemmBlockColumns
             }
@@ -119,6 +114,41 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         if activation != .identity {
             for r in 0..<blockRows { activation.apply(y + (r0 + r) * ldy + cols.lowerBound, cols.count) }
         }
+    }
+    // Large maps (Xception's 147×147 and 74×74 stages): X's rows lie tens of kilobytes apart, so every step of
+    // the kernel touched a new page and the kernel ran at 65–80 GFLOP/s on one thread, no faster on two. There
+    // each item is a whole slab: its 32-column blocks are first copied into a contiguous panel (K × 256 floats,
+    // in L2), which all row blocks then read. The sums are the same, term for term.
+    let packs = ldx >= 4096 && rowBlocks >= 4 && slabs >= 2 * Engine.threads
+    if packs {
+        Engine.parallelFor(batch * slabs) { batchSlab in
+            let b = batchSlab / slabs, slab = batchSlab % slabs
+            let x = x + b * batchStrides.x
+            let first = slab * slabWidth, last = min(min(n, first + slabWidth), wide)
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * slabWidth)
+            defer { panel.deallocate() }
+            for column in stride(from: first, to: last, by: gemmBlockColumns) {
+                let to = panel + (column - first) * k
+                for p in 0..<k {
+                    let from = x + p * ldx + column
+                    store(load(from), to + p * gemmBlockColumns)
+                    store(load(from + 16), to + p * gemmBlockColumns + 16)
+                }
+            }
+            for rowBlock in 0..<rowBlocks { item(b, slab: slab, r0: rowBlock * gemmBlockRows, panel: panel) }
+        }
+        return
+    }
+    // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
+    // with up to four, the last (narrower) slab would leave one worker idle for long (Xception's 19×19 maps:
+    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
+    // (X is small then, K × at most 1024 columns, and stays in cache).
+    let rowBlockMajor = slabs <= 4
+    Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
+        let b = batchItem / (slabs * rowBlocks), index = batchItem % (slabs * rowBlocks)
+        let slab = rowBlockMajor ? index % slabs : index / rowBlocks
+        let r0 = (rowBlockMajor ? index / slabs : index % rowBlocks) * gemmBlockRows
+        item(b, slab: slab, r0: r0, panel: nil)
     }
 }
 
