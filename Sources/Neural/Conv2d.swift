@@ -321,7 +321,7 @@ extension Graph {
         precondition(!isRecording, "conv2d(winograd:) has no backward; a recording graph needs the plain weight")
         let geo = ConvGeometry(input: x.shape, weight: [filter.k, filter.c, 3, 3], stride: 1, padding: padding,
                                dilation: 1, groups: 1)
-        return Variable(timed("conv winograd 3x3") {
+        return Variable(timed("conv winograd 3x3/1 \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
             winogradForward(x.tensor, filter, bias?.tensor, geo, activation: activation)
         })
     }
@@ -354,14 +354,18 @@ extension Graph {
                 conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
             })
         }
-        let kind = geo.isDepthwise ? "conv depthwise \(geo.r)x\(geo.s)/\(geo.stride.h)"
-            : geo.isPointwise ? "conv 1x1" : "conv im2col \(geo.r)x\(geo.s)"
+        // The profile's key: the path and the shape (built only when profiling).
+        func kind() -> String {
+            let path = geo.isDepthwise ? "conv depthwise" : geo.isPointwise ? "conv 1x1"
+                : winogradApplies(geo) && geo.p * geo.q >= winogradOnTheSpotArea ? "conv winograd" : "conv im2col"
+            return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)"
+        }
         guard isRecording else {
-            return Variable(timed(kind) {
+            return Variable(timed(kind()) {
                 conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation)
             })
         }
-        let y = timed(kind) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }
+        let y = timed(kind()) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }
         let xt = x.tensor, wt = weight.tensor
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         let out = record(y, inputs: inputs) { dy, wanted in

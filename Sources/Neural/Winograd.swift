@@ -86,45 +86,74 @@ func winogradForward(_ x: Tensor, _ filter: WinogradFilter, _ bias: Tensor?, _ g
                      activation: Activation) -> Tensor {
     precondition(winogradApplies(geo) && filter.k == geo.k && filter.c == geo.c,
                  "Winograd: filter \(filter.k)×\(filter.c) does not fit the convolution")
-    let (n, c, h, w, k, p, q) = (geo.n, geo.c, geo.h, geo.w, geo.k, geo.p, geo.q)
+    let (n, c, k, p, q) = (geo.n, geo.c, geo.k, geo.p, geo.q)
     let (tileRows, tileColumns) = ((p + 1) / 2, (q + 1) / 2)
-    let tiles = tileRows * tileColumns, columns = n * tiles
-    // Rows of V and M: the tiles of every image, plus one vector of slack, since a run of 16 tiles at the end
-    // of a tile row is written (and read) whole.
-    let ld = columns + lanes
-    // The zero-padded input plane the input transform reads: 2 rows and columns of margin around 2×2 tiles,
-    // tile columns rounded up to whole vectors.
-    let paddedColumns = 2 * ((tileColumns + lanes - 1) / lanes * lanes) + 2
-    let paddedRows = 2 * tileRows + 2
-    var v = [Float](unsafeUninitializedCapacity: 16 * c * ld) { $1 = $0.count }
-    var m = [Float](unsafeUninitializedCapacity: 16 * k * ld) { $1 = $0.count }
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    // V and M take 16·(C + K) floats per tile. Large maps go in bands of tile rows whose V and M stay within
+    // about 1.5 MB (in cache between the three steps), but of at least 256 tiles, since every band reads all of
+    // U again; small maps in one pass over all images' tiles. Bands are of equal height.
+    let cached = max(1, (3 << 19) / (64 * (c + k) * tileColumns)), least = (256 + tileColumns - 1) / tileColumns
+    let bands = (tileRows + max(cached, least) - 1) / max(cached, least)
+    let bandRows = (tileRows + bands - 1) / bands
     x.data.withUnsafeBufferPointer { xp in
-        v.withUnsafeMutableBufferPointer { vp in
-            // Input transform, one channel per item: pad the plane, then V[ξ][c][tile] for 16 tiles at a time.
-            Engine.parallelFor(c, minimumPerThread: 4) { channel in
-                let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedRows * paddedColumns)
-                defer { padded.deallocate() }
+        y.data.withUnsafeMutableBufferPointer { yp in
+            let (input, output) = (xp.baseAddress!, yp.baseAddress!)
+            if bandRows >= tileRows {
+                winogradBand(input, filter, bias, geo, activation, output, images: 0..<n, tileRows: 0..<tileRows)
+            } else {
                 for image in 0..<n {
-                    padded.update(repeating: 0, count: paddedRows * paddedColumns)
-                    let plane = xp.baseAddress! + (image * c + channel) * h * w
-                    let rowsUsed = min(h, paddedRows - geo.padding.top), columnsUsed = min(w, paddedColumns - geo.padding.left)
-                    for row in 0..<rowsUsed {
-                        (padded + (row + geo.padding.top) * paddedColumns + geo.padding.left)
-                            .update(from: plane + row * w, count: columnsUsed)
-                    }
-                    let out = vp.baseAddress! + channel * ld + image * tiles
-                    for ty in 0..<tileRows {
-                        for tx in stride(from: 0, to: tileColumns, by: lanes) {
-                            inputTransform(padded + 2 * ty * paddedColumns + 2 * tx, paddedColumns,
-                                           out + ty * tileColumns + tx, c * ld)
-                        }
+                    for first in stride(from: 0, to: tileRows, by: bandRows) {
+                        winogradBand(input, filter, bias, geo, activation, output, images: image..<(image + 1),
+                                     tileRows: first..<min(tileRows, first + bandRows))
                     }
                 }
             }
         }
     }
-    // The sixteen products, each over all images' tiles, in one parallel job.
+    return y
+}
+
+/// The output rows of tile rows `tileRows` of `images`: input transform, the sixteen products, output transform.
+private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _ bias: Tensor?, _ geo: ConvGeometry,
+                          _ activation: Activation, _ y: UnsafeMutablePointer<Float>,
+                          images: Range<Int>, tileRows: Range<Int>) {
+    let (c, h, w, k, p, q) = (geo.c, geo.h, geo.w, geo.k, geo.p, geo.q)
+    let tileColumns = (q + 1) / 2
+    let tiles = tileRows.count * tileColumns, columns = images.count * tiles
+    // Rows of V and M: the band's tiles of every image, plus one vector of slack, since a run of 16 tiles at the
+    // end of a tile row is written (and read) whole.
+    let ld = columns + lanes
+    // The zero-padded input rows the band reads: 2 rows and columns of margin around 2×2 tiles, tile columns
+    // rounded up to whole vectors. Padded row 0 is input row 2·first − top.
+    let paddedColumns = 2 * ((tileColumns + lanes - 1) / lanes * lanes) + 2
+    let paddedRows = 2 * tileRows.count + 2
+    let firstRow = 2 * tileRows.lowerBound - geo.padding.top
+    var v = [Float](unsafeUninitializedCapacity: 16 * c * ld) { $1 = $0.count }
+    var m = [Float](unsafeUninitializedCapacity: 16 * k * ld) { $1 = $0.count }
+    v.withUnsafeMutableBufferPointer { vp in
+        // Input transform, one channel per item: pad the band's rows, then V[ξ][c][tile] for 16 tiles at a time.
+        Engine.parallelFor(c, minimumPerThread: 4) { channel in
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedRows * paddedColumns)
+            defer { padded.deallocate() }
+            for (index, image) in images.enumerated() {
+                padded.update(repeating: 0, count: paddedRows * paddedColumns)
+                let plane = x + (image * c + channel) * h * w
+                let columnsUsed = min(w, paddedColumns - geo.padding.left)
+                for row in max(0, firstRow)..<min(h, firstRow + paddedRows) {
+                    (padded + (row - firstRow) * paddedColumns + geo.padding.left)
+                        .update(from: plane + row * w, count: columnsUsed)
+                }
+                let out = vp.baseAddress! + channel * ld + index * tiles
+                for ty in 0..<tileRows.count {
+                    for tx in stride(from: 0, to: tileColumns, by: lanes) {
+                        inputTransform(padded + 2 * ty * paddedColumns + 2 * tx, paddedColumns,
+                                       out + ty * tileColumns + tx, c * ld)
+                    }
+                }
+            }
+        }
+    }
+    // The sixteen products, in one parallel job.
     filter.u.withUnsafeBufferPointer { up in
         v.withUnsafeBufferPointer { vp in
             m.withUnsafeMutableBufferPointer { mp in
@@ -134,27 +163,25 @@ func winogradForward(_ x: Tensor, _ filter: WinogradFilter, _ bias: Tensor?, _ g
             }
         }
     }
-    // Output transform, one output channel per item; bias added, activation over the finished plane.
+    // Output transform, one output channel per item; bias added, then the activation over the band's rows.
     let biasValues = bias?.data
     m.withUnsafeBufferPointer { mp in
-        y.data.withUnsafeMutableBufferPointer { yp in
-            Engine.parallelFor(k, minimumPerThread: 4) { channel in
-                let b = biasValues?[channel] ?? 0
-                for image in 0..<n {
-                    let source = mp.baseAddress! + channel * ld + image * tiles
-                    let plane = yp.baseAddress! + (image * k + channel) * p * q
-                    for ty in 0..<tileRows {
-                        for tx in stride(from: 0, to: tileColumns, by: lanes) {
-                            outputTransform(source + ty * tileColumns + tx, k * ld, bias: b, plane: plane,
-                                            row: 2 * ty, column: 2 * tx, p: p, q: q)
-                        }
+        Engine.parallelFor(k, minimumPerThread: 4) { channel in
+            let b = biasValues?[channel] ?? 0
+            for (index, image) in images.enumerated() {
+                let source = mp.baseAddress! + channel * ld + index * tiles
+                let plane = y + (image * k + channel) * p * q
+                for ty in 0..<tileRows.count {
+                    for tx in stride(from: 0, to: tileColumns, by: lanes) {
+                        outputTransform(source + ty * tileColumns + tx, k * ld, bias: b, plane: plane,
+                                        row: 2 * (tileRows.lowerBound + ty), column: 2 * tx, p: p, q: q)
                     }
-                    activation.apply(plane, p * q)
                 }
+                let rows = (2 * tileRows.lowerBound)..<min(p, 2 * tileRows.upperBound)
+                activation.apply(plane + rows.lowerBound * q, rows.count * q)
             }
         }
     }
-    return y
 }
 
 // MARK: - Transforms

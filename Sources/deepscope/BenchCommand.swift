@@ -28,6 +28,8 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "Engine and OpenBLAS threads.") var threads = 2
     @Option(name: .customLong("gradcam-layer"), help: "GradCAM layer (default: the manifest's or the head conv).")
     var gradcamLayer: String?
+    @Flag(help: "Also print, to stderr, each op kind's share of one forward (CPU ms of the whole process, mean of the runs; ops by path and shape).")
+    var profile = false
 
     func run() throws {
         guard size > 0, batch > 0, runs > 0, threads > 0 else {
@@ -59,6 +61,17 @@ struct BenchModelCommand: ParsableCommand {
             return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         }
         // As detectors score: a batch runs image by image on the workers (Models.forwardImagewise).
+        if profile {
+            // One batched pass per run (not image by image), so each op is timed once per run.
+            _ = network.forward(Graph().input(x), in: Graph())
+            let g = Graph(profiling: true)
+            for _ in 0..<runs { _ = network.forward(g.input(x), in: g) }
+            var lines = ""
+            for (kind, entry) in g.profile.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+                lines += String(format: "%9.2f ms %5d× %@\n", entry.seconds * 1000 / Double(runs), entry.calls / runs, kind)
+            }
+            FileHandle.standardError.write(lines.data(using: .utf8)!)
+        }
         let forward = median { _ = forwardImagewise(network, x) }
         var gradcam: Double? = nil
         if let layer {

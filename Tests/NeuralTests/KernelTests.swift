@@ -289,6 +289,13 @@ extension KernelTests {
             expectClose(one.data, reference, atol: 2e-5 * Float(c).squareRoot(), rtol: 1e-4, "winograd trial \(trial) \(geo)")
             #expect(one.data == two.data, "winograd trial \(trial) differs between 1 and 2 threads")
         }
+        // A map large enough to go in bands of tile rows (here three), batch 2 (image by image).
+        do {
+            let x = r.tensor([2, 40, 60, 59]), wt = r.tensor([24, 40, 3, 3]), b = r.tensor([24])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: Padding2D(1, 1), dilation: 1, groups: 1)
+            expectClose(winogradForward(x, WinogradFilter(weight: wt), b, geo, activation: .relu).data,
+                        conv2dNaive(x, wt, b, geo).data.map(Activation.relu.naive), atol: 2e-4, rtol: 1e-4, "banded winograd")
+        }
         // Large maps transform the weight on the spot.
         let x = r.tensor([1, 5, 33, 34]), wt = r.tensor([7, 5, 3, 3]), b = r.tensor([7])
         let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: Padding2D(1, 1), dilation: 1, groups: 1)
