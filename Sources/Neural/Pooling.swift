@@ -94,14 +94,33 @@ func maxPoolValues(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
                     inner.update(from: src + ys * w, count: w)
                     for iy in (ys + 1)..<max(ys + 1, ye) {
                         let line = src + iy * w
-                        for ix in 0..<w { inner[ix] = larger(inner[ix], line[ix]) }
+                        var ix = 0
+                        while ix + 16 <= w {
+                            let a = UnsafeRawPointer(inner + ix).loadUnaligned(as: SIMD16<Float>.self)
+                            let b = UnsafeRawPointer(line + ix).loadUnaligned(as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(inner + ix).storeBytes(of: largerLanes(a, b), as: SIMD16<Float>.self)
+                            ix += 16
+                        }
+                        while ix < w { inner[ix] = larger(inner[ix], line[ix]); ix += 1 }
                     }
                     let out = dst + oy * q
-                    for ox in 0..<q {
+                    var ox = 0
+                    // 16 outputs at a time for strides 1 and 2 (tap j of output ox + l reads row[(ox + l)·s + j]:
+                    // contiguous, or the even lanes of 32), then one by one.
+                    if sw <= 2 {
+                        while ox + 16 <= q && ox * sw + kw - 1 + 16 * sw - 1 < width {
+                            var best = poolTap(row + ox * sw, sw)
+                            for j in 1..<kw { best = largerLanes(best, poolTap(row + ox * sw + j, sw)) }
+                            UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD16<Float>.self)
+                            ox += 16
+                        }
+                    }
+                    while ox < q {
                         let window = row + ox * sw
                         var best = window[0]
                         for j in 1..<kw { best = larger(best, window[j]) }
                         out[ox] = best
+                        ox += 1
                     }
                 }
             }
@@ -112,6 +131,18 @@ func maxPoolValues(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
 
 /// b where it beats a or is NaN, else a: PyTorch's max-pool comparison (the first maximum wins, NaN sticks).
 @inline(__always) private func larger(_ a: Float, _ b: Float) -> Float { (b > a || b != b) ? b : a }
+
+@inline(__always) private func largerLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    a.replacing(with: b, where: (b .> a) .| (b .!= b))
+}
+
+/// p[0], p[s], …, p[15·s] for s = 1 or 2 (for 2, the even lanes of two loads: one two-source permute).
+@inline(__always) private func poolTap(_ p: UnsafePointer<Float>, _ s: Int) -> SIMD16<Float> {
+    let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    guard s == 2 else { return a }
+    let b = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+    return SIMD16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+}
 
 func maxPoolBackward(_ dy: Tensor, argmax: [Int32], _ geo: PoolGeometry) -> Tensor {
     var dx = Tensor(shape: [geo.n, geo.c, geo.h, geo.w])
