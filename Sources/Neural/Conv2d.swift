@@ -130,11 +130,29 @@ func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, into col: UnsafeMuta
             if sw == 1 {
                 if hi > lo { (dst + lo).update(from: src + lo, count: hi - lo) }
             } else {
-                for ox in lo..<max(lo, hi) { dst[ox] = src[ox * sw] }
+                var ox = lo
+                if sw == 2 {
+                    // 16 outputs from the even lanes of 32 inputs, while all 32 lie inside the input row.
+                    let offset = kx * dw - pl
+                    while ox + 16 <= hi && offset + 2 * ox + 31 < w {
+                        storeEvens(src + 2 * ox, dst + ox)
+                        ox += 16
+                    }
+                }
+                while ox < hi { dst[ox] = src[ox * sw]; ox += 1 }
             }
             for ox in max(lo, hi)..<q { dst[ox] = 0 }
         }
     }
+}
+
+/// to[0..<16] = from[0], from[2], …, from[30]: one two-source permute.
+@inline(__always)
+private func storeEvens(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>) {
+    let a = UnsafeRawPointer(from).loadUnaligned(as: SIMD16<Float>.self)
+    let b = UnsafeRawPointer(from + 16).loadUnaligned(as: SIMD16<Float>.self)
+    let evens = SIMD16(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
+    UnsafeMutableRawPointer(to).storeBytes(of: evens, as: SIMD16<Float>.self)
 }
 
 /// Folds columns back onto the input (the adjoint of im2col), adding into `x`.
@@ -350,7 +368,7 @@ extension Graph {
                 return conv2d(multiply(x, scale), weight: weight, bias: bias, stride: stride, padding: padding,
                               dilation: dilation, groups: groups, activation: activation)
             }
-            return Variable(timed("conv 1x1 (input-scaled)") {
+            return Variable(timed("conv 1x1 input-scaled \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
                 conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
             })
         }

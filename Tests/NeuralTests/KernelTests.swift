@@ -36,6 +36,13 @@ import TestSupport
             let fused = conv2dForward(x, wt, b, geo, activation: .silu)
             expectClose(fused.data, naive.data.map(Activation.silu.naive), atol: 1e-5, rtol: 1e-5, "fused silu \(trial)")
         }
+        // Stride-2 stems on rows wide enough for im2col's 16-output vector runs (and their scalar ends).
+        for (c, k, kernel, w, pad) in [(3, 8, 3, 81, 1), (3, 5, 7, 70, 3), (2, 4, 3, 64, 0), (1, 3, 5, 99, 2)] {
+            let x = r.tensor([1, c, 9, w]), wt = r.tensor([k, c, kernel, kernel]), b = r.tensor([k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 2, padding: Padding2D(pad, pad), dilation: 1, groups: 1)
+            expectClose(conv2dForward(x, wt, b, geo).data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5,
+                        "stride-2 stem \(geo)")
+        }
     }
 
     @Test func vectorisedActivationsMatchScalarReference() {
