@@ -296,9 +296,11 @@ extension Graph {
     public func maxPool2d(_ x: Variable, kernel: Size2D, stride: Size2D? = nil, padding: Size2D = 0,
                           ceilMode: Bool = false) -> Variable {
         let geo = PoolGeometry(x.shape, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
-        guard isRecording else { return Variable(timed("max pool") { maxPoolValues(x.tensor, geo) }) }
-        let (y, argmax) = timed("max pool") { maxPoolForward(x.tensor, geo) }
-        return record(y, inputs: [x]) { g, _ in [maxPoolBackward(g, argmax: argmax, geo)] }
+        let y = timed("max pool") { maxPoolValues(x.tensor, geo) }
+        guard isRecording else { return Variable(y) }
+        // The argmax only when a gradient comes back this way (GradCAM on a later layer never asks for it).
+        let xt = x.tensor
+        return record(y, inputs: [x]) { g, _ in [maxPoolBackward(g, argmax: maxPoolForward(xt, geo).1, geo)] }
     }
 
     /// Average pooling as `F.avg_pool2d`; `stride` defaults to the kernel.

@@ -1,6 +1,7 @@
 // `deepscope bench model`: median forward and forward+GradCAM latency and peak memory of a detector, as JSON.
 import ArgumentParser
 import Foundation
+import Explain
 import Models
 import Neural
 import Training
@@ -75,7 +76,10 @@ struct BenchModelCommand: ParsableCommand {
         let forward = median { _ = forwardImagewise(network, x) }
         var gradcam: Double? = nil
         if let layer {
-            gradcam = try median { _ = try runGradCAM(network, input: x, layer: layer, target: nil, capturing: []) }
+            // As the explainers run GradCAM: image by image on the workers (Explain.camImagewise).
+            gradcam = try median {
+                _ = try camImagewise(.gradcam, network: network, input: x, layer: layer, target: .predicted)
+            }
         }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

@@ -79,6 +79,28 @@ import Weights
         #expect(predicted.map != other.map)
     }
 
+    /// Image by image on the workers (what explainers and `bench model` run) gives the batched pass's results,
+    /// and the same bits with one and two threads.
+    @Test func imagewiseBatchesMatchTheBatchedPass() throws {
+        let net = try ExplainFixture.network("xception", variant: "timm", weights: "models_cnn/xception_timm.safetensors")
+        let one = try ExplainFixture.cnnInput("xception_io.safetensors")
+        let per = one.count / one.shape[0], first = Array(one.data[0..<per])
+        let x = Tensor(shape: [3] + one.shape.dropFirst(), data: first + first.map { $0 * 0.5 } + first.reversed())
+        let batched = try runCAM(.gradcam, network: net, input: x, layer: "conv4", target: .predicted).result
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        var runs: [CAMResult] = []
+        for threads in [1, 2] {
+            Engine.threads = threads
+            runs.append(try camImagewise(.gradcam, network: net, input: x, layer: "conv4", target: .predicted))
+        }
+        #expect(runs[0].map == runs[1].map && runs[0].logits == runs[1].logits)
+        #expect(runs[0].map.shape == batched.map.shape)
+        #expect(maxAbsDifference(runs[0].logits.data, batched.logits.data) <= 1e-5)
+        let scale = batched.map.data.max() ?? 1
+        #expect(scale > 0 && maxAbsDifference(runs[0].map.data, batched.map.data) <= 1e-4 * scale)
+    }
+
     @Test func unknownLayerAndCancellationAreErrors() throws {
         let net = try ExplainFixture.network("resnet", variant: "18", weights: "models_cnn/resnet18.pth")
         let x = try ExplainFixture.cnnInput("resnet18_io.safetensors")
