@@ -26,7 +26,12 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     // Work items: one row block (8 rows) × one column slab (256 columns; X's slab, K × 256 floats, stays in L2
     // while the row blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages'
     // single slab.
-    let slabWidth = 256
+    // When X is larger than about three quarters of L2 (Xception's 728×361 and 728×1369), the slabs are narrower
+    // (96 columns) and always taken slab-major: one slab then stays in L2 while the row blocks pass and W streams
+    // instead; with whole-width row blocks, every row block streamed all of X from L3 again (728×728 over 19×19 on
+    // two threads: 141–166 → 166–193 GFLOP/s, with eight layers' weights and inputs as in the network).
+    let largeX = k * n >= 192 << 10
+    let slabWidth = largeX ? 96 : 256
     let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
     // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
     // products, 3…15 as a zero-padded block of 16 (so a 7×7 map, 49 = 32 + 16 + 1, wastes nothing, where
@@ -143,7 +148,7 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     // with up to four, the last (narrower) slab would leave one worker idle for long (Xception's 19×19 maps:
     // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
     // (X is small then, K × at most 1024 columns, and stays in cache).
-    let rowBlockMajor = slabs <= 4
+    let rowBlockMajor = slabs <= 4 && !largeX
     Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
         let b = batchItem / (slabs * rowBlocks), index = batchItem % (slabs * rowBlocks)
         let slab = rowBlockMajor ? index % slabs : index / rowBlocks

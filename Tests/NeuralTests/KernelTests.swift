@@ -66,7 +66,9 @@ import TestSupport
         for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448), (16, 50, 70),
                           (9, 52, 19), (24, 62, 5), (8, 196, 112), (17, 275, 33), (24, 1100, 40), (9, 2001, 3),
                           // X rows ≥ 4096 floats apart: slabs packed into panels first (tails: 16 + 5, and 2).
-                          (37, 4117, 11), (32, 4098, 9)] {
+                          (37, 4117, 11), (32, 4098, 9),
+                          // X of ≥ 192 Ki floats: narrow slabs, slab-major (tail 16 + 12).
+                          (20, 700, 300)] {
             let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
             let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
             var expected = [Float](repeating: 0, count: m * ldy)
