@@ -23,13 +23,12 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
                  batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0)) {
     guard m > 0 && n > 0 && batch > 0 else { return }
-    // Work items: one row block (8 rows) × one column slab (256 columns; X's slab, K × 256 floats, stays in L2
-    // while the row blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages'
-    // single slab.
-    // When X is larger than about three quarters of L2 (Xception's 728×361 and 728×1369), the slabs are narrower
-    // (96 columns) and always taken slab-major: one slab then stays in L2 while the row blocks pass and W streams
-    // instead; with whole-width row blocks, every row block streamed all of X from L3 again (728×728 over 19×19 on
-    // two threads: 141–166 → 166–193 GFLOP/s, with eight layers' weights and inputs as in the network).
+    // Work items: one row block (8 rows) × one column slab (X's slab, K × 256 floats, stays in L2 while the row
+    // blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages' single slab.
+    // When X is larger than about three quarters of L2 (Xception's 728×361 and 728×1369), slabs are 96 columns
+    // and always taken slab-major, so one slab stays in L2 while W streams; whole-width row blocks had each
+    // streamed all of X from L3 again (728×728 over 19×19 on two threads: 141–166 → 166–193 GFLOP/s, with eight
+    // layers' weights and inputs as in the network).
     let largeX = k * n >= 192 << 10
     let slabWidth = largeX ? 96 : 256
     let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
@@ -122,7 +121,7 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     }
     // Large maps (Xception's 147×147 and 74×74 stages): X's rows lie tens of kilobytes apart, so every step of
     // the kernel touched a new page and the kernel ran at 65–80 GFLOP/s on one thread, no faster on two. There
-    // each item is a whole slab: its 32-column blocks are first copied into a contiguous panel (K × 256 floats,
+    // each item is a whole slab: its 32-column blocks are first copied into a contiguous panel (K × slab width,
     // in L2), which all row blocks then read. The sums are the same, term for term.
     let packs = ldx >= 4096 && rowBlocks >= 4 && slabs >= 2 * Engine.threads
     if packs {
@@ -145,9 +144,9 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         return
     }
     // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
-    // with up to four, the last (narrower) slab would leave one worker idle for long (Xception's 19×19 maps:
-    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row blocks
-    // (X is small then, K × at most 1024 columns, and stays in cache).
+    // with up to four of a small X, a narrower last slab would leave one worker idle for long (a 19×19 map is
+    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row
+    // blocks (X, K × at most 1024 columns and under 768 KB, stays in cache).
     let rowBlockMajor = slabs <= 4 && !largeX
     Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
         let b = batchItem / (slabs * rowBlocks), index = batchItem % (slabs * rowBlocks)
