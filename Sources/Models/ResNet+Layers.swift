@@ -111,9 +111,8 @@ struct ConvBN: Sendable {
         self.norm = norm
         let (weight, bias) = foldBatchNorm(convWeight: conv.weight, convBias: conv.bias, gamma: norm.weight,
                                            beta: norm.bias, mean: norm.runningMean, var: norm.runningVar, eps: norm.eps)
-        let winograd = weight.shape[2] == 3 && weight.shape[3] == 3 && conv.stride == 1 && conv.dilation == 1
-            && conv.groups == 1 && conv.padding.top >= 0 && conv.padding.left >= 0
-            && conv.padding.bottom >= 0 && conv.padding.right >= 0
+        let winograd = WinogradFilter.applies(kernel: Size2D(weight.shape[2], weight.shape[3]), stride: conv.stride,
+                                              dilation: conv.dilation, groups: conv.groups, padding: conv.padding)
         folded = winograd ? .winograd(WinogradFilter(weight: weight)) : .plain(weight)
         foldedBias = bias
     }

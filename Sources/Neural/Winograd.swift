@@ -78,8 +78,18 @@ let winogradOnTheSpotArea = 1024
 /// Whether `geo` is a convolution the Winograd path computes: 3×3, stride 1, no dilation, one group,
 /// non-negative padding.
 func winogradApplies(_ geo: ConvGeometry) -> Bool {
-    geo.r == 3 && geo.s == 3 && geo.stride == 1 && geo.dilation == 1 && geo.groups == 1
-        && geo.padding.top >= 0 && geo.padding.bottom >= 0 && geo.padding.left >= 0 && geo.padding.right >= 0
+    WinogradFilter.applies(kernel: Size2D(geo.r, geo.s), stride: geo.stride, dilation: geo.dilation,
+                           groups: geo.groups, padding: geo.padding)
+}
+
+extension WinogradFilter {
+    /// Whether a convolution with these hyper-parameters takes the Winograd path (what a layer asks before
+    /// keeping its weights as a filter).
+    public static func applies(kernel: Size2D, stride: Size2D, dilation: Size2D, groups: Int,
+                               padding: Padding2D) -> Bool {
+        kernel == 3 && stride == 1 && dilation == 1 && groups == 1
+            && padding.top >= 0 && padding.bottom >= 0 && padding.left >= 0 && padding.right >= 0
+    }
 }
 
 /// y = activation(conv2d(x, g) + bias) for the weights `filter` was made from.
@@ -187,6 +197,8 @@ private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _
 
 // MARK: - Transforms
 
+// The vector helpers below are this file's private copies, as in PackedGemm.swift and DepthwiseBlocked.swift:
+// debug builds never inline across files, and an out-of-line load or permute leaves a kernel scalar.
 private typealias Lanes = SIMD16<Float>
 private let lanes = 16
 

@@ -64,7 +64,8 @@ struct BenchModelCommand: ParsableCommand {
         // As detectors score: a batch runs image by image on the workers (Models.forwardImagewise).
         if profile {
             // One batched pass per run (not image by image), so each op is timed once per run.
-            _ = network.forward(Graph().input(x), in: Graph())
+            let warmUp = Graph()
+            _ = network.forward(warmUp.input(x), in: warmUp)
             let g = Graph(profiling: true)
             for _ in 0..<runs { _ = network.forward(g.input(x), in: g) }
             var lines = ""
