@@ -17,8 +17,12 @@
 /// once by the caller, or else on large maps, where transforming the weight on the spot costs little.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                    activation: Activation = .identity, inputScale: Tensor? = nil,
-                   winograd: WinogradFilter? = nil) -> Tensor {
+                   winograd: WinogradFilter? = nil, packed: PackedWeights? = nil) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
+    if let packed {
+        precondition(geo.isPointwise && geo.groups == 1 && packed.rows == geo.k && packed.columns == geo.c,
+                     "conv2d: packed weights \(packed.rows)×\(packed.columns) do not fit the convolution")
+    }
     if geo.isDepthwise {
         return depthwiseForward(x, weight, bias, geo, activation: activation)
     }
@@ -39,6 +43,8 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     // input (late layers, where K exceeds H×W). The input is pointwise here, so a scaled copy is its own source.
     let scalesInput = inputScale != nil && geo.k > pq
     var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
+    // Packed weights serve unless the weights are scaled per sample.
+    let packedData = inputScale != nil && !scalesInput ? nil : packed?.data
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     let biasValues = bias?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
@@ -81,6 +87,13 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
                             let groupBias = bias == nil ? nil : bp.baseAddress! + g * kg
+                            if pq >= gemmBlockColumns, let packedData {
+                                packedData.withUnsafeBufferPointer { pw in
+                                    gemmForward(m: kg, n: pq, k: rows, w: pw.baseAddress!, ldw: rows, x: source, ldx: pq,
+                                                y: out, ldy: pq, bias: groupBias, activation: activation, packedW: true)
+                                }
+                                continue
+                            }
                             if pq >= gemmBlockColumns {
                                 gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
                                             x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
@@ -359,9 +372,12 @@ extension Graph {
     /// ```
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
-                       activation: Activation = .identity, inputScale: Variable? = nil) -> Variable {
+                       activation: Activation = .identity, inputScale: Variable? = nil,
+                       packed: PackedWeights? = nil) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
+        // Packed weights (the same values as `weight`, in the micro-kernel's order) serve plain inference only.
+        let packed = isRecording ? nil : packed
         if let scale = inputScale {
             precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
             guard !isRecording && geo.isPointwise && groups == 1 else {
@@ -369,18 +385,19 @@ extension Graph {
                               dilation: dilation, groups: groups, activation: activation)
             }
             return Variable(timed("conv 1x1 input-scaled \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor,
+                              packed: packed)
             })
         }
         // The profile's key: the path and the shape (built only when profiling).
         func kind() -> String {
-            let path = geo.isDepthwise ? "conv depthwise" : geo.isPointwise ? "conv 1x1"
+            let path = geo.isDepthwise ? "conv depthwise" : geo.isPointwise ? (packed == nil ? "conv 1x1" : "conv 1x1 packed")
                 : winogradApplies(geo) && geo.p * geo.q >= winogradOnTheSpotArea ? "conv winograd" : "conv im2col"
             return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)"
         }
         guard isRecording else {
             return Variable(timed(kind()) {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation)
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, packed: packed)
             })
         }
         let y = timed(kind()) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }

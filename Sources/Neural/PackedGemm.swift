@@ -19,9 +19,10 @@ let gemmBlockRows = 8, gemmBlockColumns = 32
 /// Y = activation(W·X + bias) for the shapes where the micro-kernel pays: at least one full block of columns.
 /// With `batch` > 1, as many products of the same shape in one parallel job: product b reads W + b·batchStrides.w
 /// and X + b·batchStrides.x and writes Y + b·batchStrides.y (Winograd's sixteen).
+/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major.
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
-                 batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0)) {
+                 batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false) {
     guard m > 0 && n > 0 && batch > 0 else { return }
     // Work items: one row block (8 rows) × one column slab (X's slab, K × 256 floats, stays in L2 while the row
     // blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages' single slab.
@@ -39,9 +40,10 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     let half = n - wide >= 16 ? 16 : 0
     let tailStart = wide + half, tail = n - tailStart
     let edgeRows = m - (rowBlocks - 1) * gemmBlockRows
-    // Zero-padded copies, made once: X's tail columns (K × 16, or K per dot column) and W's last rows (8 × K).
-    // A padded zero adds exactly nothing, so padded outputs equal what a full block gives.
-    let tailSize = tail > 0 ? k * 16 : 0, edgeSize = edgeRows < gemmBlockRows ? gemmBlockRows * k : 0
+    // Zero-padded copies, made once: X's tail columns (K × 16, or K per dot column) and W's last rows (8 × K;
+    // packed weights are padded already). A padded zero adds exactly nothing, so padded outputs equal what a full
+    // block gives.
+    let tailSize = tail > 0 ? k * 16 : 0, edgeSize = edgeRows < gemmBlockRows && !packedW ? gemmBlockRows * k : 0
     let tailXs = UnsafeMutablePointer<Float>.allocate(capacity: batch * tailSize)
     let edgeWs = UnsafeMutablePointer<Float>.allocate(capacity: batch * edgeSize)
     defer { tailXs.deallocate(); edgeWs.deallocate() }
@@ -56,7 +58,7 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         } else if tail > 0 {
             for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
         }
-        if edgeRows < gemmBlockRows {
+        if edgeSize > 0 {
             let first = (rowBlocks - 1) * gemmBlockRows
             for r in 0..<gemmBlockRows {
                 if r < edgeRows { (edgeW + r * k).update(from: w + (first + r) * ldw, count: k) }
@@ -71,7 +73,9 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         let (tailX, edgeW) = (tailXs + b * tailSize, edgeWs + b * edgeSize)
         let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
         let blockRows = min(gemmBlockRows, m - r0)
-        let (wBlock, wStride) = blockRows == gemmBlockRows ? (w + r0 * ldw, ldw) : (UnsafePointer(edgeW), k)
+        // Where W's element (r, p) of this block lies: wBlock + r·wStride + p·kStride.
+        let (wBlock, wStride, kStride) = packedW ? (w + r0 * k, 1, gemmBlockRows)
+            : blockRows == gemmBlockRows ? (w + r0 * ldw, ldw, 1) : (UnsafePointer(edgeW), k, 1)
         var initial = SIMD8<Float>()
         for r in 0..<blockRows { initial[r] = bias?[r0 + r] ?? 0 }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * gemmBlockColumns) { scratchBuffer in
@@ -92,19 +96,24 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             while column < min(cols.upperBound, wide) {
                 let (xc, ldc) = panel.map { ($0 + (column - cols.lowerBound) * k, gemmBlockColumns) } ?? (x + column, ldx)
                 block(column, width: gemmBlockColumns, full: true) { out, ldo in
-                    microKernel(k: k, w: wBlock, ldw: wStride, x: xc, ldx: ldc, initial: initial, out: out, ldo: ldo)
+                    microKernel(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: xc, ldx: ldc, initial: initial, out: out, ldo: ldo)
                 }
                 column += gemmBlockColumns
             }
             guard cols.upperBound == n else { return }
             if half > 0 {
                 block(wide, width: 16, full: true) { out, ldo in
-                    microKernel16(k: k, w: wBlock, ldw: wStride, x: x + wide, ldx: ldx, initial: initial, out: out, ldo: ldo)
+                    microKernel16(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: x + wide, ldx: ldx, initial: initial, out: out, ldo: ldo)
                 }
             }
             if tail >= 3 {
                 block(tailStart, width: tail, full: false) { out, ldo in
-                    microKernel16(k: k, w: wBlock, ldw: wStride, x: tailX, ldx: 16, initial: initial, out: out, ldo: ldo)
+                    microKernel16(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: tailX, ldx: 16, initial: initial, out: out, ldo: ldo)
+                }
+            } else if tail > 0 && packedW {
+                for j in 0..<tail {
+                    let sums = packedColumn(k: k, w: wBlock, x: tailX + j * k, initial: initial)
+                    for r in 0..<blockRows { y[(r0 + r) * ldy + tailStart + j] = sums[r] }
                 }
             } else if tail > 0 {
                 for r in 0..<blockRows {
@@ -122,8 +131,10 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     // Large maps (Xception's 147×147 and 74×74 stages): X's rows lie tens of kilobytes apart, so every step of
     // the kernel touched a new page and the kernel ran at 65–80 GFLOP/s on one thread, no faster on two. There
     // each item is a whole slab: its 32-column blocks are first copied into a contiguous panel (K × slab width,
-    // in L2), which all row blocks then read. The sums are the same, term for term.
-    let packs = ldx >= 4096 && rowBlocks >= 4 && slabs >= 2 * Engine.threads
+    // in L2), which all row blocks then read. The sums are the same, term for term. Large X's narrow slabs are
+    // packed too: aligned, contiguous rows of X are the micro-kernel's best case (Xception's 25 728→728 convs at
+    // 19×19 on one thread: 100 → 91 ms in the network; 728→728 at 37×37 18 → 13.6 ms).
+    let packs = (ldx >= 4096 || largeX) && rowBlocks >= 4 && slabs >= 2 * Engine.threads
     if packs {
         Engine.parallelFor(batch * slabs) { batchSlab in
             let b = batchSlab / slabs, slab = batchSlab % slabs
@@ -156,6 +167,46 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     }
 }
 
+// MARK: - Packed weights
+
+/// A weight matrix W (M×K) in the micro-kernel's order: rows in blocks of eight, interleaved, so that block b
+/// holds w[8b + r][p] at 8·(b·K + p) + r, the last block padded with zero rows. The kernel then reads the weights
+/// as one contiguous stream instead of eight rows K floats apart. Made once per layer at load time, for the
+/// pointwise convs whose weights come from memory on every pass: EfficientNet's expand convs (1632×272 at 7×7:
+/// 75 → 94 GFLOP/s on one core with weights streaming from memory; on 728×728 it gains nothing).
+public struct PackedWeights: Sendable {
+    /// M and K.
+    public let rows: Int, columns: Int
+    let data: [Float]
+
+    /// - Parameter weight: [M, K] or [M, K, 1, 1] (a pointwise conv's weight), row-major.
+    public init(_ weight: Tensor) {
+        precondition(weight.rank >= 2 && weight.shape.dropFirst(2).allSatisfy { $0 == 1 },
+                     "PackedWeights: \(weight.shape) is not [M, K] or [M, K, 1, 1]")
+        let (m, k) = (weight.shape[0], weight.shape[1])
+        rows = m
+        columns = k
+        let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
+        data = [Float](unsafeUninitializedCapacity: blocks * gemmBlockRows * k) { out, initialized in
+            weight.data.withUnsafeBufferPointer { wp in
+                let (from, to) = (wp.baseAddress!, out.baseAddress!)
+                Engine.parallelFor(blocks) { b in
+                    let block = to + b * gemmBlockRows * k
+                    for r in 0..<gemmBlockRows {
+                        let row = gemmBlockRows * b + r
+                        if row < m {
+                            for p in 0..<k { block[p * gemmBlockRows + r] = from[row * k + p] }
+                        } else {
+                            for p in 0..<k { block[p * gemmBlockRows + r] = 0 }
+                        }
+                    }
+                }
+            }
+            initialized = out.count
+        }
+    }
+}
+
 // MARK: - Micro-kernel
 
 private typealias Lanes = SIMD16<Float>
@@ -183,7 +234,7 @@ private func fused(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes {
 /// out[8×32] = initial (per row) + W[8×K] · X[K×32]. Sixteen accumulators (row r, half h) stay in registers;
 /// each step loads one row of X as two vectors and broadcasts one weight per row.
 @inline(never)
-private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
+private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
                          initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
     var c00 = Lanes(repeating: initial[0]), c01 = c00
     var c10 = Lanes(repeating: initial[1]), c11 = c10
@@ -195,18 +246,19 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePoi
     var c70 = Lanes(repeating: initial[7]), c71 = c70
     let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
     let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
-    var xp = x
-    for p in 0..<k {
+    var xp = x, o = 0
+    for _ in 0..<k {
         let x0 = load(xp), x1 = load(xp + 16)
         xp += ldx
-        var b = Lanes(repeating: w0[p]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
-        b = Lanes(repeating: w1[p]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
-        b = Lanes(repeating: w2[p]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
-        b = Lanes(repeating: w3[p]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
-        b = Lanes(repeating: w4[p]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
-        b = Lanes(repeating: w5[p]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
-        b = Lanes(repeating: w6[p]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
-        b = Lanes(repeating: w7[p]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
+        var b = Lanes(repeating: w0[o]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
+        b = Lanes(repeating: w1[o]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
+        b = Lanes(repeating: w2[o]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
+        b = Lanes(repeating: w3[o]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
+        b = Lanes(repeating: w4[o]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
+        b = Lanes(repeating: w5[o]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
+        b = Lanes(repeating: w6[o]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
+        b = Lanes(repeating: w7[o]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
+        o += kStride
     }
     store(c00, out); store(c01, out + 16)
     store(c10, out + ldo); store(c11, out + ldo + 16)
@@ -220,7 +272,7 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePoi
 
 /// out[8×16] = initial (per row) + W[8×K] · X[K×16]: the half-width kernel for the last 16 (or padded) columns.
 @inline(never)
-private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
+private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
                            initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
     var c0 = Lanes(repeating: initial[0]), c1 = Lanes(repeating: initial[1])
     var c2 = Lanes(repeating: initial[2]), c3 = Lanes(repeating: initial[3])
@@ -228,17 +280,33 @@ private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafeP
     var c6 = Lanes(repeating: initial[6]), c7 = Lanes(repeating: initial[7])
     let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
     let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
-    var xp = x
-    for p in 0..<k {
+    var xp = x, o = 0
+    for _ in 0..<k {
         let x0 = load(xp)
         xp += ldx
-        c0 = fused(c0, Lanes(repeating: w0[p]), x0); c1 = fused(c1, Lanes(repeating: w1[p]), x0)
-        c2 = fused(c2, Lanes(repeating: w2[p]), x0); c3 = fused(c3, Lanes(repeating: w3[p]), x0)
-        c4 = fused(c4, Lanes(repeating: w4[p]), x0); c5 = fused(c5, Lanes(repeating: w5[p]), x0)
-        c6 = fused(c6, Lanes(repeating: w6[p]), x0); c7 = fused(c7, Lanes(repeating: w7[p]), x0)
+        c0 = fused(c0, Lanes(repeating: w0[o]), x0); c1 = fused(c1, Lanes(repeating: w1[o]), x0)
+        c2 = fused(c2, Lanes(repeating: w2[o]), x0); c3 = fused(c3, Lanes(repeating: w3[o]), x0)
+        c4 = fused(c4, Lanes(repeating: w4[o]), x0); c5 = fused(c5, Lanes(repeating: w5[o]), x0)
+        c6 = fused(c6, Lanes(repeating: w6[o]), x0); c7 = fused(c7, Lanes(repeating: w7[o]), x0)
+        o += kStride
     }
     store(c0, out); store(c1, out + ldo); store(c2, out + 2 * ldo); store(c3, out + 3 * ldo)
     store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
+}
+
+/// initial + W[8×K] · x for one column x (K contiguous floats) and a packed block of W: one 8-lane multiply-add
+/// per k, summed in k order like the micro-kernels. The packed weights' counterpart of `dot`.
+private func packedColumn(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, initial: SIMD8<Float>) -> SIMD8<Float> {
+    var acc = initial
+    for p in 0..<k {
+        let column = UnsafeRawPointer(w + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self)
+        #if DEEPSCOPE_FMA
+        acc = acc.addingProduct(column, SIMD8(repeating: x[p]))
+        #else
+        acc += column * SIMD8(repeating: x[p])
+        #endif
+    }
+    return acc
 }
 
 /// Σ a[i]·b[i] over `count` floats: four 16-lane partial sums (k in steps of 64), then a scalar tail, then

@@ -45,6 +45,25 @@ import TestSupport
         }
     }
 
+    /// Pointwise convs from packed weights equal the plain ones: with and without an input scale (which packed
+    /// weights serve where the input is scaled, K > H·W, and give way to per-sample scaled weights elsewhere),
+    /// maps with column tails of 1, 2 and 13, channel counts off the block of eight.
+    @Test func packedPointwiseConvMatchesPlain() {
+        var r = SeededRandom(seed: 37)
+        for (c, k, h, w) in [(5, 13, 7, 7), (24, 144, 6, 11), (17, 40, 2, 17), (9, 30, 15, 15), (3, 8, 4, 9)] {
+            let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c, 1, 1]), b = r.tensor([k])
+            let scale = Tensor(shape: [2, c, 1, 1], data: r.tensor([2 * c]).data.map { 1 + $0 / 2 })
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: .zero, dilation: 1, groups: 1)
+            let packed = PackedWeights(wt)
+            for s in [nil, scale] {
+                let plain = conv2dForward(x, wt, b, geo, activation: .silu, inputScale: s)
+                let fromPacked = conv2dForward(x, wt, b, geo, activation: .silu, inputScale: s, packed: packed)
+                expectClose(fromPacked.data, plain.data, atol: 1e-5, rtol: 1e-5,
+                            "packed 1×1 \(c)→\(k) at \(h)×\(w)\(s == nil ? "" : ", input-scaled")")
+            }
+        }
+    }
+
     @Test func vectorisedActivationsMatchScalarReference() {
         var r = SeededRandom(seed: 22)
         let x = r.tensor([1003], scale: 30)
@@ -59,6 +78,7 @@ import TestSupport
     /// The forward micro-kernels against a double-precision product: row edges (M not a multiple of 8), every
     /// column tail (a 16-block or not, then none, one or two dot columns, or a padded 16-block), several
     /// 256-column slabs, long K, strided operands, bias and SiLU; and the same bits with one and two threads.
+    /// The same for weights packed in blocks of eight rows (`PackedWeights`, the last block zero-padded).
     @Test func gemmForwardMatchesDoubleProduct() {
         var r = SeededRandom(seed: 31)
         let saved = Engine.threads
@@ -79,24 +99,29 @@ import TestSupport
                     expected[i * ldy + j] = Activation.silu.naive(Float(acc))
                 }
             }
-            var results: [[Float]] = []
-            for threads in [1, 2] {
-                Engine.threads = threads
-                var y = [Float](repeating: .nan, count: m * ldy)
-                w.data.withUnsafeBufferPointer { wp in x.data.withUnsafeBufferPointer { xp in
-                    bias.data.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
-                        gemmForward(m: m, n: n, k: k, w: wp.baseAddress!, ldw: ldw, x: xp.baseAddress!, ldx: ldx,
-                                    y: yp.baseAddress!, ldy: ldy, bias: bp.baseAddress!, activation: .silu)
+            let packed = PackedWeights(Tensor(shape: [m, k], data: (0..<m).flatMap { i in w.data[(i * ldw)..<(i * ldw + k)] }))
+            for usesPacked in [false, true] {
+                let label = "gemm \(m)×\(n)×\(k)\(usesPacked ? " packed" : "")"
+                var results: [[Float]] = []
+                for threads in [1, 2] {
+                    Engine.threads = threads
+                    var y = [Float](repeating: .nan, count: m * ldy)
+                    (usesPacked ? packed.data : w.data).withUnsafeBufferPointer { wp in x.data.withUnsafeBufferPointer { xp in
+                        bias.data.withUnsafeBufferPointer { bp in y.withUnsafeMutableBufferPointer { yp in
+                            gemmForward(m: m, n: n, k: k, w: wp.baseAddress!, ldw: ldw, x: xp.baseAddress!, ldx: ldx,
+                                        y: yp.baseAddress!, ldy: ldy, bias: bp.baseAddress!, activation: .silu,
+                                        packedW: usesPacked)
+                        } }
                     } }
-                } }
-                let written = (0..<m).flatMap { i in (0..<n).map { y[i * ldy + $0] } }
-                let want = (0..<m).flatMap { i in (0..<n).map { expected[i * ldy + $0] } }
-                expectClose(written, want, atol: 1e-4, rtol: 1e-4, "gemm \(m)×\(n)×\(k), \(threads) thread(s)")
-                // Padding between rows is never written.
-                #expect((0..<m).allSatisfy { i in (n..<ldy).allSatisfy { y[i * ldy + $0].isNaN } }, "gemm \(m)×\(n)×\(k) wrote past n")
-                results.append(written)
+                    let written = (0..<m).flatMap { i in (0..<n).map { y[i * ldy + $0] } }
+                    let want = (0..<m).flatMap { i in (0..<n).map { expected[i * ldy + $0] } }
+                    expectClose(written, want, atol: 1e-4, rtol: 1e-4, "\(label), \(threads) thread(s)")
+                    // Padding between rows is never written.
+                    #expect((0..<m).allSatisfy { i in (n..<ldy).allSatisfy { y[i * ldy + $0].isNaN } }, "\(label) wrote past n")
+                    results.append(written)
+                }
+                #expect(results[0] == results[1], "\(label) differs between 1 and 2 threads")
             }
-            #expect(results[0] == results[1], "gemm \(m)×\(n)×\(k) differs between 1 and 2 threads")
         }
     }
 
