@@ -56,9 +56,11 @@ struct Conv2dLayer: Sendable {
         self.groups = groups
     }
 
-    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+    /// - Parameter inputActivation: applied to x first (fused into depthwise kernels in plain inference).
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity,
+                        inputActivation: Activation = .identity) -> Variable {
         g.conv2d(x, weight: g.constant(weight), bias: bias.map(g.constant), stride: stride, padding: padding,
-                 dilation: dilation, groups: groups, activation: activation)
+                 dilation: dilation, groups: groups, activation: activation, inputActivation: inputActivation)
     }
 }
 

@@ -71,10 +71,11 @@ private struct XceptionBlock: Sendable {
         var y = x
         for (i, unit) in units.enumerated() {
             // The next unit's ReLU is fused into this unit's folded pointwise+BN when inference allows it;
-            // the block's input keeps its own ReLU because the shortcut reads it unrectified.
+            // the block's input, which the shortcut reads unrectified, is rectified inside the depthwise kernel.
             let fuseNext = !g.isRecording && i + 1 < units.count && units[i + 1].relu
-            if unit.relu && (i == 0 || g.isRecording) { y = g.relu(y) }
-            y = unit.pointwise(unit.depthwise(y, in: g), in: g, activation: fuseNext ? .relu : .identity)
+            let rectifiesInput = unit.relu && (i == 0 || g.isRecording)
+            y = unit.pointwise(unit.depthwise(y, in: g, inputActivation: rectifiesInput ? .relu : .identity), in: g,
+                               activation: fuseNext ? .relu : .identity)
         }
         if pool { y = g.maxPool2d(y, kernel: 3, stride: 2, padding: 1) }
         let shortcut = skip.map { $0.norm($0.conv(x, in: g), in: g) } ?? x

@@ -17,8 +17,16 @@
 /// once by the caller, or else on large maps, where transforming the weight on the spot costs little.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                    activation: Activation = .identity, inputScale: Tensor? = nil,
-                   winograd: WinogradFilter? = nil, packed: PackedWeights? = nil) -> Tensor {
+                   winograd: WinogradFilter? = nil, packed: PackedWeights? = nil,
+                   inputActivation: Activation = .identity) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
+    if inputActivation != .identity {
+        guard geo.isDepthwise else {
+            return conv2dForward(inputActivation.apply(x), weight, bias, geo, activation: activation,
+                                 inputScale: inputScale, winograd: winograd, packed: packed)
+        }
+        return depthwiseForward(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
+    }
     if let packed {
         precondition(geo.isPointwise && geo.groups == 1 && packed.rows == geo.k && packed.columns == geo.c,
                      "conv2d: packed weights \(packed.rows)×\(packed.columns) do not fit the convolution")
@@ -367,15 +375,24 @@ extension Graph {
     ///   - activation: applied to the output; fused into the conv when not recording.
     ///   - inputScale: [N, C, 1, 1] factors multiplied into the input's channels first (a squeeze-excite gate);
     ///     for a 1×1 conv in inference they are folded into per-sample weights instead of touching the input.
+    ///   - packed: the same weights in the micro-kernel's order (`PackedWeights`), for a 1×1 conv in inference.
+    ///   - inputActivation: applied to the input first (Xception's ReLU before a separable conv); fused into
+    ///     the depthwise kernel in inference, a separate op in a recording graph.
     /// ```swift
     /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
     /// ```
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
                        activation: Activation = .identity, inputScale: Variable? = nil,
-                       packed: PackedWeights? = nil) -> Variable {
+                       packed: PackedWeights? = nil, inputActivation: Activation = .identity) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
+        // An activation of the input: fused into the depthwise kernels in plain inference, a graph op otherwise.
+        if inputActivation != .identity && (isRecording || !geo.isDepthwise || inputScale != nil) {
+            return conv2d(activate(x, inputActivation), weight: weight, bias: bias, stride: stride, padding: padding,
+                          dilation: dilation, groups: groups, activation: activation, inputScale: inputScale,
+                          packed: packed)
+        }
         // Packed weights (the same values as `weight`, in the micro-kernel's order) serve plain inference only.
         let packed = isRecording ? nil : packed
         if let scale = inputScale {
@@ -391,13 +408,14 @@ extension Graph {
         }
         // The profile's key: the path and the shape (built only when profiling).
         func kind() -> String {
-            let path = geo.isDepthwise ? "conv depthwise" : geo.isPointwise ? (packed == nil ? "conv 1x1" : "conv 1x1 packed")
+            let path = geo.isDepthwise ? (inputActivation == .identity ? "conv depthwise" : "conv \(inputActivation)+depthwise") : geo.isPointwise ? (packed == nil ? "conv 1x1" : "conv 1x1 packed")
                 : winogradApplies(geo) && geo.p * geo.q >= winogradOnTheSpotArea ? "conv winograd" : "conv im2col"
             return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)"
         }
         guard isRecording else {
             return Variable(timed(kind()) {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, packed: packed)
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, packed: packed,
+                              inputActivation: inputActivation)
             })
         }
         let y = timed(kind()) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }

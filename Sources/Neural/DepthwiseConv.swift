@@ -14,8 +14,17 @@ func depthwiseUsesPaddedPlanes(_ geo: ConvGeometry) -> Bool {
         && (geo.stride.h == 1 || geo.stride.h == 2)
 }
 
+/// y = activation(depthwise(inputActivation(x)) + bias); the input activation is fused into the flat kernel's
+/// copy of each plane, and applied to a copy of x for the other kernels.
 func depthwiseForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
-                      activation: Activation) -> Tensor {
+                      activation: Activation, inputActivation: Activation = .identity) -> Tensor {
+    // 3×3 stride 1 on mid-sized planes: one flat run of vectors per plane (DepthwiseFlat.swift).
+    if depthwiseUsesFlatPlanes(geo) {
+        return depthwiseForwardFlat(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
+    }
+    if inputActivation != .identity {
+        return depthwiseForward(inputActivation.apply(x), weight, bias, geo, activation: activation)
+    }
     // Channel blocks win on strided and small planes (B4's 7×7 to 28×28 stages: 1.4–2.8× faster); planes win on
     // large stride-1 planes, where their rows are long and the blocks' two transposes cost more than they save.
     if depthwiseUsesBlocks(geo) && (geo.stride.h > 1 || geo.stride.w > 1 || geo.p * geo.q <= 1024) {

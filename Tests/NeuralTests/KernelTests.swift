@@ -270,6 +270,49 @@ extension KernelTests {
         }
     }
 
+    /// The flat 3×3 kernel against the naive conv: the smallest and largest planes it takes (16×16, 64×64),
+    /// narrow and wide rows (vectors that span rows, rows shorter than a vector), one and two images, bias or
+    /// none, an output activation, and the input ReLU it fuses (against the naive conv of the rectified input);
+    /// the same bits with 1 and 2 threads; and `depthwiseForward` choosing it only where it applies.
+    @Test func depthwiseFlatMatchesNaive() {
+        var r = SeededRandom(seed: 38)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for (trial, (n, c, h, w)) in [(1, 3, 16, 16), (2, 5, 19, 19), (1, 2, 64, 64), (1, 4, 9, 37), (2, 3, 40, 7),
+                                      (1, 1, 17, 100)].enumerated() {
+            let x = r.tensor([n, c, h, w]), wt = r.tensor([c, 1, 3, 3])
+            let b: Tensor? = trial % 2 == 0 ? r.tensor([c]) : nil
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: 1, dilation: 1, groups: c)
+            #expect(depthwiseUsesFlatPlanes(geo))
+            let naive = conv2dNaive(x, wt, b, geo)
+            let rectified = conv2dNaive(Activation.relu.apply(x), wt, b, geo)
+            var runs: [[Float]] = []
+            for threads in [1, 2] {
+                Engine.threads = threads
+                let plain = depthwiseForwardFlat(x, wt, b, geo, activation: .identity)
+                expectClose(plain.data, naive.data, atol: 1e-5, rtol: 1e-5, "flat \(x.shape)")
+                let fused = depthwiseForwardFlat(x, wt, b, geo, activation: .silu, inputActivation: .relu)
+                expectClose(fused.data, rectified.data.map(Activation.silu.naive), atol: 1e-5, rtol: 1e-5,
+                            "flat relu+silu \(x.shape)")
+                let viaEntry = depthwiseForward(x, wt, b, geo, activation: .identity, inputActivation: .relu)
+                #expect(viaEntry.data == depthwiseForwardFlat(x, wt, b, geo, activation: .identity, inputActivation: .relu).data)
+                runs.append(plain.data + fused.data)
+            }
+            #expect(runs[0] == runs[1], "flat \(x.shape) differs between 1 and 2 threads")
+        }
+        // Not taken: planes under 16×16 or over 64×64, stride 2, 5×5, other padding; the input ReLU still applies.
+        for (h, w, k, stride, pad) in [(15, 17, 3, 1, 1), (65, 64, 3, 1, 1), (20, 20, 3, 2, 1), (20, 20, 5, 1, 2),
+                                       (20, 20, 3, 1, 0)] {
+            let x = r.tensor([1, 3, h, w]), wt = r.tensor([3, 1, k, k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride),
+                                   padding: Padding2D(pad, pad), dilation: 1, groups: 3)
+            #expect(!depthwiseUsesFlatPlanes(geo))
+            expectClose(depthwiseForward(x, wt, nil, geo, activation: .identity, inputActivation: .relu).data,
+                        conv2dNaive(Activation.relu.apply(x), wt, nil, geo).data, atol: 1e-5, rtol: 1e-5,
+                        "relu+depthwise \(geo)")
+        }
+    }
+
     /// The channel-blocked forward (16 channels per vector, transposed in and out) against the naive conv: channel
     /// counts around the block of 16, kernels 1…5 (rectangular too), strides 1 and 2 (also mixed), asymmetric and
     /// over-wide padding, planes narrower than a transpose; bias and SiLU; and the same bits with 1 and 2 threads.
