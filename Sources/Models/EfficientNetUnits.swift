@@ -53,8 +53,12 @@ struct ConvUnit: Sendable {
     let norm: BatchNormParams?
     /// timm's BatchNormAct2d applies the activation inside the BN module, so its named output is after it.
     let normIncludesActivation: Bool
-    private let folded: (weight: Tensor, bias: Tensor)?
-    private let packed: PackedWeights?
+    /// The folded weights, plain or (expand convs) packed, and the folded bias.
+    private enum FoldedWeights: Sendable {
+        case plain(Tensor)
+        case packed(PackedWeights)
+    }
+    private let folded: (weights: FoldedWeights, bias: Tensor)?
 
     init(path: String, input: Int, output: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool,
          padding: PaddingRule, norm normPath: String?, eps: Float, normIncludesActivation: Bool = false,
@@ -66,17 +70,16 @@ struct ConvUnit: Sendable {
         let bn = normPath.map { BatchNormParams(path: $0, channels: output, eps: eps, keys: keys) }
         weight = w; self.bias = b; norm = bn
         self.normIncludesActivation = normIncludesActivation
-        let folded = bn.map {
-            foldBatchNorm(convWeight: w, convBias: b, gamma: $0.gamma, beta: $0.beta, mean: $0.mean,
-                          var: $0.variance, eps: $0.eps)
-        }
-        self.folded = folded
-        // Expand convs (1×1, at least twice as many outputs as inputs) keep their folded weights packed too: they
-        // are many short rows, which the micro-kernel reads far faster as one stream (B4 on two threads: the
+        // Expand convs (1×1, at least twice as many outputs as inputs) keep their folded weights packed instead:
+        // they are many short rows, which the micro-kernel reads far faster as one stream (B4 on two threads: the
         // 272→1632 convs at 7×7 2.7–3.1 → 2.35 ms, 112→672 at 14×14 1.4 → 1.2–1.3 ms). Projections, with long rows,
         // gain nothing.
         let expands = kernel == 1 && groups == 1 && stride == 1 && output >= 2 * input
-        packed = expands ? folded.map { PackedWeights($0.weight) } : nil
+        folded = bn.map {
+            let (weight, bias) = foldBatchNorm(convWeight: w, convBias: b, gamma: $0.gamma, beta: $0.beta,
+                                               mean: $0.mean, var: $0.variance, eps: $0.eps)
+            return (expands ? .packed(PackedWeights(weight)) : .plain(weight), bias)
+        }
     }
 
     /// Whether this unit must produce PyTorch's exact module outputs in `g` (no folding, no fusion).
@@ -90,9 +93,14 @@ struct ConvUnit: Sendable {
                         inputScale: Variable? = nil) -> Variable {
         let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
         if let folded, !isExact(in: g) {
-            return g.conv2d(x, weight: Variable(folded.weight), bias: Variable(folded.bias), stride: Size2D(stride, stride),
-                            padding: pad, groups: groups, activation: activation, inputScale: inputScale,
-                            packed: packed)
+            switch folded.weights {
+            case .plain(let weight):
+                return g.conv2d(x, weight: Variable(weight), bias: Variable(folded.bias), stride: Size2D(stride, stride),
+                                padding: pad, groups: groups, activation: activation, inputScale: inputScale)
+            case .packed(let packed):
+                let x = inputScale.map { g.multiply(x, $0) } ?? x
+                return g.conv2d(x, packed: packed, bias: Variable(folded.bias), activation: activation)
+            }
         }
         let x = inputScale.map { g.multiply(x, $0) } ?? x
         guard let norm else {

@@ -17,19 +17,14 @@
 /// once by the caller, or else on large maps, where transforming the weight on the spot costs little.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                    activation: Activation = .identity, inputScale: Tensor? = nil,
-                   winograd: WinogradFilter? = nil, packed: PackedWeights? = nil,
-                   inputActivation: Activation = .identity) -> Tensor {
+                   winograd: WinogradFilter? = nil, inputActivation: Activation = .identity) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
     if inputActivation != .identity {
         guard geo.isDepthwise else {
             return conv2dForward(inputActivation.apply(x), weight, bias, geo, activation: activation,
-                                 inputScale: inputScale, winograd: winograd, packed: packed)
+                                 inputScale: inputScale, winograd: winograd)
         }
         return depthwiseForward(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
-    }
-    if let packed {
-        precondition(geo.isPointwise && geo.groups == 1 && packed.rows == geo.k && packed.columns == geo.c,
-                     "conv2d: packed weights \(packed.rows)×\(packed.columns) do not fit the convolution")
     }
     if geo.isDepthwise {
         return depthwiseForward(x, weight, bias, geo, activation: activation)
@@ -51,8 +46,6 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     // input (late layers, where K exceeds H×W). The input is pointwise here, so a scaled copy is its own source.
     let scalesInput = inputScale != nil && geo.k > pq
     var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
-    // Packed weights serve unless the weights are scaled per sample.
-    let packedData = inputScale != nil && !scalesInput ? nil : packed?.data
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     let biasValues = bias?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
@@ -95,13 +88,6 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
                             let groupBias = bias == nil ? nil : bp.baseAddress! + g * kg
-                            if pq >= gemmBlockColumns, let packedData {
-                                packedData.withUnsafeBufferPointer { pw in
-                                    gemmForward(m: kg, n: pq, k: rows, w: pw.baseAddress!, ldw: rows, x: source, ldx: pq,
-                                                y: out, ldy: pq, bias: groupBias, activation: activation, packedW: true)
-                                }
-                                continue
-                            }
                             if pq >= gemmBlockColumns {
                                 gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
                                             x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
@@ -122,6 +108,31 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
               }
             }
           }
+        }
+    }
+    return y
+}
+
+/// y = activation(W·x + bias) for a 1×1 stride-1 convolution from packed weights (`PackedWeights`), image by image.
+func pointwiseForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ geo: ConvGeometry,
+                            activation: Activation) -> Tensor {
+    precondition(geo.isPointwise && geo.groups == 1 && packed.rows == geo.k && packed.columns == geo.c,
+                 "conv2d: packed weights \(packed.rows)×\(packed.columns) do not fit the convolution \(geo)")
+    if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
+    let pq = geo.p * geo.q
+    var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
+    y.data.withUnsafeMutableBufferPointer { yp in
+        x.data.withUnsafeBufferPointer { xp in
+            packed.data.withUnsafeBufferPointer { wp in
+                (bias?.data ?? []).withUnsafeBufferPointer { bp in
+                    for n in 0..<geo.n {
+                        gemmForward(m: geo.k, n: pq, k: geo.c, w: wp.baseAddress!, ldw: geo.c,
+                                    x: xp.baseAddress! + n * geo.c * pq, ldx: pq, y: yp.baseAddress! + n * geo.k * pq,
+                                    ldy: pq, bias: bias == nil ? nil : bp.baseAddress!, activation: activation,
+                                    packedW: true)
+                    }
+                }
+            }
         }
     }
     return y
@@ -365,6 +376,18 @@ extension Graph {
         })
     }
 
+    /// A 1×1 stride-1 convolution from packed weights (see `PackedWeights`), for inference: the layer keeps its
+    /// weights in the micro-kernel's order instead of the plain ones. Not for recording graphs (no backward).
+    public func conv2d(_ x: Variable, packed: PackedWeights, bias: Variable? = nil,
+                       activation: Activation = .identity) -> Variable {
+        precondition(!isRecording, "conv2d(packed:) has no backward; a recording graph needs the plain weight")
+        let geo = ConvGeometry(input: x.shape, weight: [packed.rows, packed.columns, 1, 1], stride: 1, padding: .zero,
+                               dilation: 1, groups: 1)
+        return Variable(timed("conv 1x1 packed \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
+            pointwiseForwardPacked(x.tensor, packed, bias?.tensor, geo, activation: activation)
+        })
+    }
+
     /// 2-D convolution as PyTorch's `F.conv2d`, with optional bias and a fused activation.
     ///
     /// - Parameters:
@@ -375,7 +398,6 @@ extension Graph {
     ///   - activation: applied to the output; fused into the conv when not recording.
     ///   - inputScale: [N, C, 1, 1] factors multiplied into the input's channels first (a squeeze-excite gate);
     ///     for a 1×1 conv in inference they are folded into per-sample weights instead of touching the input.
-    ///   - packed: the same weights in the micro-kernel's order (`PackedWeights`), for a 1×1 conv in inference.
     ///   - inputActivation: applied to the input first (Xception's ReLU before a separable conv); fused into
     ///     the depthwise kernel in inference, a separate op in a recording graph.
     /// ```swift
@@ -384,17 +406,14 @@ extension Graph {
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
                        activation: Activation = .identity, inputScale: Variable? = nil,
-                       packed: PackedWeights? = nil, inputActivation: Activation = .identity) -> Variable {
+                       inputActivation: Activation = .identity) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
         // An activation of the input: fused into the depthwise kernels in plain inference, a graph op otherwise.
         if inputActivation != .identity && (isRecording || !geo.isDepthwise || inputScale != nil) {
             return conv2d(activate(x, inputActivation), weight: weight, bias: bias, stride: stride, padding: padding,
-                          dilation: dilation, groups: groups, activation: activation, inputScale: inputScale,
-                          packed: packed)
+                          dilation: dilation, groups: groups, activation: activation, inputScale: inputScale)
         }
-        // Packed weights (the same values as `weight`, in the micro-kernel's order) serve plain inference only.
-        let packed = isRecording ? nil : packed
         if let scale = inputScale {
             precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
             guard !isRecording && geo.isPointwise && groups == 1 else {
@@ -402,19 +421,18 @@ extension Graph {
                               dilation: dilation, groups: groups, activation: activation)
             }
             return Variable(timed("conv 1x1 input-scaled \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor,
-                              packed: packed)
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
             })
         }
         // The profile's key: the path and the shape (built only when profiling).
         func kind() -> String {
-            let path = geo.isDepthwise ? (inputActivation == .identity ? "conv depthwise" : "conv \(inputActivation)+depthwise") : geo.isPointwise ? (packed == nil ? "conv 1x1" : "conv 1x1 packed")
+            let path = geo.isDepthwise ? (inputActivation == .identity ? "conv depthwise" : "conv \(inputActivation)+depthwise") : geo.isPointwise ? "conv 1x1"
                 : winogradApplies(geo) && geo.p * geo.q >= winogradOnTheSpotArea ? "conv winograd" : "conv im2col"
             return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)"
         }
         guard isRecording else {
             return Variable(timed(kind()) {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, packed: packed,
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation,
                               inputActivation: inputActivation)
             })
         }

@@ -45,22 +45,27 @@ import TestSupport
         }
     }
 
-    /// Pointwise convs from packed weights equal the plain ones: with and without an input scale (which packed
-    /// weights serve where the input is scaled, K > H·W, and give way to per-sample scaled weights elsewhere),
-    /// maps with column tails of 1, 2 and 13, channel counts off the block of eight.
+    /// Pointwise convs from packed weights equal the plain ones (the same sums in the same order, bias and
+    /// activation fused): maps narrower than a block of columns (1, 5, 18) and with tails of 1, 2 and 13 columns,
+    /// output channels off the block of eight, one and two images; and the same bits with 1 and 2 threads.
     @Test func packedPointwiseConvMatchesPlain() {
         var r = SeededRandom(seed: 37)
-        for (c, k, h, w) in [(5, 13, 7, 7), (24, 144, 6, 11), (17, 40, 2, 17), (9, 30, 15, 15), (3, 8, 4, 9)] {
-            let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c, 1, 1]), b = r.tensor([k])
-            let scale = Tensor(shape: [2, c, 1, 1], data: r.tensor([2 * c]).data.map { 1 + $0 / 2 })
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for (c, k, h, w) in [(5, 13, 7, 7), (24, 144, 6, 11), (17, 40, 2, 17), (9, 30, 15, 15), (3, 8, 4, 9),
+                             (12, 20, 1, 1), (7, 9, 1, 5), (16, 27, 3, 6)] {
+            let x = r.tensor([1 + (c + w) % 2, c, h, w]), wt = r.tensor([k, c, 1, 1]), b = r.tensor([k])
             let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: 1, padding: .zero, dilation: 1, groups: 1)
             let packed = PackedWeights(wt)
-            for s in [nil, scale] {
-                let plain = conv2dForward(x, wt, b, geo, activation: .silu, inputScale: s)
-                let fromPacked = conv2dForward(x, wt, b, geo, activation: .silu, inputScale: s, packed: packed)
-                expectClose(fromPacked.data, plain.data, atol: 1e-5, rtol: 1e-5,
-                            "packed 1×1 \(c)→\(k) at \(h)×\(w)\(s == nil ? "" : ", input-scaled")")
+            let naive = conv2dNaive(x, wt, b, geo).data.map(Activation.silu.naive)
+            var runs: [[Float]] = []
+            for threads in [1, 2] {
+                Engine.threads = threads
+                let y = pointwiseForwardPacked(x, packed, b, geo, activation: .silu)
+                expectClose(y.data, naive, atol: 1e-5, rtol: 1e-5, "packed 1×1 \(c)→\(k) at \(h)×\(w)")
+                runs.append(y.data)
             }
+            #expect(runs[0] == runs[1], "packed 1×1 \(c)→\(k) at \(h)×\(w) differs between 1 and 2 threads")
         }
     }
 
