@@ -18,9 +18,10 @@ struct MBConvBlock: Sendable {
         if let expand { y = expand(y, in: g, activation: .silu) }
         y = depthwise(y, in: g, activation: .silu)
         // Folded inference scales the projection's weights by the gate instead of the expanded activations.
-        y = project.isExact(in: g) ? project(se(y, in: g), in: g) : project(y, in: g, inputScale: se.gate(y, in: g))
-        // Drop-connect is the identity in eval mode, so the skip is a plain sum.
-        if hasSkip { y = g.add(y, x) }
+        // Drop-connect is the identity in eval mode, so the skip is a plain sum (in the projection's epilogue).
+        let skip = hasSkip ? x : nil
+        y = project.isExact(in: g) ? project(se(y, in: g), in: g, residual: skip)
+            : project(y, in: g, inputScale: se.gate(y, in: g), residual: skip)
         return g.name(path, y)
     }
 }

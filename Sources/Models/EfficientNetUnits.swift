@@ -88,20 +88,32 @@ struct ConvUnit: Sendable {
     }
 
     /// The unit's output; `inputScale` ([N, C, 1, 1], e.g. a squeeze-excite gate) multiplies the input's
-    /// channels first and is folded into the weights when the unit is not exact.
+    /// channels first and is folded into the weights when the unit is not exact. `residual` (the block's skip,
+    /// for units without an activation) is added to the output, in the conv's epilogue when the unit is not exact.
     func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity,
-                        inputScale: Variable? = nil) -> Variable {
+                        inputScale: Variable? = nil, residual: Variable? = nil) -> Variable {
+        precondition(residual == nil || activation == .identity, "ConvUnit \(path): a residual needs no activation")
         let pad = padding.resolve(height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride)
         if let folded, !isExact(in: g) {
             switch folded.weights {
             case .plain(let weight):
                 return g.conv2d(x, weight: Variable(weight), bias: Variable(folded.bias), stride: Size2D(stride, stride),
-                                padding: pad, groups: groups, activation: activation, inputScale: inputScale)
+                                padding: pad, groups: groups, activation: activation, inputScale: inputScale,
+                                residual: residual)
             case .packed(let packed):
                 let x = inputScale.map { g.multiply(x, $0) } ?? x
-                return g.conv2d(x, packed: packed, bias: Variable(folded.bias), activation: activation)
+                let y = g.conv2d(x, packed: packed, bias: Variable(folded.bias), activation: activation)
+                return residual.map { g.add(y, $0) } ?? y
             }
         }
+        // Exact: the unit's own module outputs, then the residual.
+        let y = exactOutput(x, in: g, pad: pad, activation: activation, inputScale: inputScale)
+        return residual.map { g.add(y, $0) } ?? y
+    }
+
+    /// conv → BN → activation as separate ops, naming the conv's and the BN's outputs by their module paths.
+    private func exactOutput(_ x: Variable, in g: Graph, pad: Padding2D, activation: Activation,
+                             inputScale: Variable?) -> Variable {
         let x = inputScale.map { g.multiply(x, $0) } ?? x
         guard let norm else {
             let y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },

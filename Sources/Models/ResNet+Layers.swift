@@ -119,19 +119,22 @@ struct ConvBN: Sendable {
         foldedBias = bias
     }
 
-    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity) -> Variable {
+    /// activation(bn(conv(x)) + residual), the residual (a shortcut) added in the conv's epilogue in inference.
+    func callAsFunction(_ x: Variable, in g: Graph, activation: Activation = .identity,
+                        residual: Variable? = nil) -> Variable {
         guard g.isRecording else {
             switch folded {
             case .winograd(let filter):
                 return g.conv2d(x, winograd: filter, bias: Variable(foldedBias), padding: conv.padding,
-                                activation: activation)
+                                activation: activation, residual: residual)
             case .plain(let weight):
                 return g.conv2d(x, weight: Variable(weight), bias: Variable(foldedBias), stride: conv.stride,
                                 padding: conv.padding, dilation: conv.dilation, groups: conv.groups,
-                                activation: activation)
+                                activation: activation, residual: residual)
             }
         }
-        let y = norm(conv(x, in: g), in: g)
+        var y = norm(conv(x, in: g), in: g)
+        if let residual { y = g.add(y, residual) }
         return activation == .identity ? y : g.activate(y, activation)
     }
 }

@@ -55,11 +55,15 @@ private struct ResidualBlock: Sendable {
         }
     }
 
+    /// relu(units(x) + shortcut): the shortcut is added (and the ReLU applied) in the last conv's epilogue.
     func callAsFunction(_ x: Variable, in g: Graph) -> Variable {
-        var y = x
-        for (i, unit) in units.enumerated() { y = unit(y, in: g, activation: i < units.count - 1 ? .relu : .identity) }
         let identity = downsample.map { $0(x, in: g) } ?? x
-        return g.relu(g.add(y, identity))
+        var y = x
+        for (i, unit) in units.enumerated() {
+            let last = i == units.count - 1
+            y = unit(y, in: g, activation: .relu, residual: last ? identity : nil)
+        }
+        return y
     }
 }
 

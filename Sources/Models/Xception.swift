@@ -41,14 +41,14 @@ private struct XceptionBlock: Sendable {
     /// (ReLU before?, separable conv, batch norm) for each repetition.
     let units: [(relu: Bool, depthwise: Conv2dLayer, pointwise: ConvBN)]
     let pool: Bool
-    let skip: (conv: Conv2dLayer, norm: BatchNorm2dLayer)?
+    let skip: ConvBN?
 
     init(_ b: ParameterBinder, _ prefix: String, in cin: Int, out cout: Int, reps: Int, stride: Int,
          startWithReLU: Bool, growFirst: Bool) {
         // Both Cadene and timm register `skip`, `skipbn` before `rep`, so bind them first for state_dict() order.
         if cout != cin || stride != 1 {
-            skip = (Conv2dLayer(b, prefix + ".skip", in: cin, out: cout, kernel: 1, stride: stride, bias: false),
-                    BatchNorm2dLayer(b, prefix + ".skipbn", channels: cout))
+            skip = ConvBN(Conv2dLayer(b, prefix + ".skip", in: cin, out: cout, kernel: 1, stride: stride, bias: false),
+                          BatchNorm2dLayer(b, prefix + ".skipbn", channels: cout))
         } else {
             skip = nil
         }
@@ -72,14 +72,16 @@ private struct XceptionBlock: Sendable {
         for (i, unit) in units.enumerated() {
             // The next unit's ReLU is fused into this unit's folded pointwise+BN when inference allows it;
             // the block's input, which the shortcut reads unrectified, is rectified inside the depthwise kernel.
+            // The shortcut is added in a conv's epilogue: the last pointwise's when it is the identity (the
+            // middle flow), else the skip conv's, after the pool.
             let fuseNext = !g.isRecording && i + 1 < units.count && units[i + 1].relu
             let rectifiesInput = unit.relu && (i == 0 || g.isRecording)
+            let shortcut = i == units.count - 1 && skip == nil && !pool ? x : nil
             y = unit.pointwise(unit.depthwise(y, in: g, inputActivation: rectifiesInput ? .relu : .identity), in: g,
-                               activation: fuseNext ? .relu : .identity)
+                               activation: fuseNext ? .relu : .identity, residual: shortcut)
         }
         if pool { y = g.maxPool2d(y, kernel: 3, stride: 2, padding: 1) }
-        let shortcut = skip.map { $0.norm($0.conv(x, in: g), in: g) } ?? x
-        return g.add(y, shortcut)
+        return skip.map { $0(x, in: g, residual: y) } ?? (pool ? g.add(y, x) : y)
     }
 }
 

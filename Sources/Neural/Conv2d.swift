@@ -15,24 +15,38 @@
 /// first; it is applied to a per-sample copy of the K×C weights, never to the C×H×W input.
 /// 3×3 stride-1 convolutions go through Winograd (Winograd.swift): with `winograd`, the weight's transform made
 /// once by the caller, or else on large maps, where transforming the weight on the spot costs little.
+/// `residual` (the output's shape) is added before the activation, in the GEMM's or Winograd's epilogue: a
+/// shortcut connection without a separate pass.
 func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                    activation: Activation = .identity, inputScale: Tensor? = nil,
-                   winograd: WinogradFilter? = nil, inputActivation: Activation = .identity) -> Tensor {
+                   winograd: WinogradFilter? = nil, inputActivation: Activation = .identity,
+                   residual: Tensor? = nil) -> Tensor {
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
+    if let residual {
+        precondition(residual.shape == geo.outputShape, "conv2d: residual \(residual.shape) is not \(geo.outputShape)")
+    }
     if inputActivation != .identity {
         guard geo.isDepthwise else {
             return conv2dForward(inputActivation.apply(x), weight, bias, geo, activation: activation,
-                                 inputScale: inputScale, winograd: winograd)
+                                 inputScale: inputScale, winograd: winograd, residual: residual)
         }
-        return depthwiseForward(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
     }
     if geo.isDepthwise {
-        return depthwiseForward(x, weight, bias, geo, activation: activation)
+        guard let residual else {
+            return depthwiseForward(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
+        }
+        var y = depthwiseForward(x, weight, bias, geo, activation: .identity, inputActivation: inputActivation)
+        y.data.withUnsafeMutableBufferPointer { yp in
+            residual.data.withUnsafeBufferPointer { addInPlace(yp.baseAddress!, $0.baseAddress!, yp.count) }
+            activation.apply(yp.baseAddress!, yp.count)
+        }
+        return y
     }
     if inputScale == nil && winogradApplies(geo) {
-        if let winograd { return winogradForward(x, winograd, bias, geo, activation: activation) }
+        if let winograd { return winogradForward(x, winograd, bias, geo, activation: activation, residual: residual) }
         if geo.p * geo.q >= winogradOnTheSpotArea {
-            return winogradForward(x, WinogradFilter(weight: weight), bias, geo, activation: activation)
+            return winogradForward(x, WinogradFilter(weight: weight), bias, geo, activation: activation,
+                                   residual: residual)
         }
     }
     if let inputScale {
@@ -47,9 +61,10 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     let scalesInput = inputScale != nil && geo.k > pq
     var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
-    let biasValues = bias?.data ?? []
+    let biasValues = bias?.data ?? [], residualValues = residual?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
+          residualValues.withUnsafeBufferPointer { rp in
           biasValues.withUnsafeBufferPointer { bp in
             weight.data.withUnsafeBufferPointer { wOriginal in
               scaled.withUnsafeMutableBufferPointer { sw in
@@ -88,25 +103,30 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                             }
                             let out = yp.baseAddress! + (n * geo.k + g * kg) * pq
                             let groupBias = bias == nil ? nil : bp.baseAddress! + g * kg
+                            let groupResidual = residual == nil ? nil : rp.baseAddress! + (n * geo.k + g * kg) * pq
                             if pq >= gemmBlockColumns {
                                 gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
                                             x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
-                                            activation: activation)
+                                            activation: activation, residual: groupResidual)
                                 continue
                             }
                             // Narrow outputs (squeeze-excite's 1×1 maps): OpenBLAS. The bias is the tile's starting
-                            // value; the activation runs per tile while it is still in cache.
+                            // value; the residual and the activation follow per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
                                   b: source, ldb: pq, c: out, ldc: pq,
                                   rowBias: groupBias) { channels, columns in
-                                guard activation != .identity else { return }
-                                for ch in channels { activation.apply(out + ch * pq + columns.lowerBound, columns.count) }
+                                for ch in channels {
+                                    let at = ch * pq + columns.lowerBound
+                                    if let groupResidual { addInPlace(out + at, groupResidual + at, columns.count) }
+                                    activation.apply(out + at, columns.count)
+                                }
                             }
                         }
                     }
                 }
               }
             }
+          }
           }
         }
     }
@@ -366,13 +386,15 @@ func conv2dNaive(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeom
 extension Graph {
     /// A 3×3 stride-1 convolution from its Winograd filter (see `WinogradFilter`), for inference: the layer
     /// keeps the transformed weights instead of the plain ones. Not for recording graphs (no weight, no backward).
+    /// `residual` is added before the activation, as in `conv2d(_:weight:)`.
     public func conv2d(_ x: Variable, winograd filter: WinogradFilter, bias: Variable? = nil,
-                       padding: Padding2D = .zero, activation: Activation = .identity) -> Variable {
+                       padding: Padding2D = .zero, activation: Activation = .identity,
+                       residual: Variable? = nil) -> Variable {
         precondition(!isRecording, "conv2d(winograd:) has no backward; a recording graph needs the plain weight")
         let geo = ConvGeometry(input: x.shape, weight: [filter.k, filter.c, 3, 3], stride: 1, padding: padding,
                                dilation: 1, groups: 1)
-        return Variable(timed("conv winograd 3x3/1 \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
-            winogradForward(x.tensor, filter, bias?.tensor, geo, activation: activation)
+        return Variable(timed("conv winograd 3x3/1 \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)\(residual == nil ? "" : " +residual")") {
+            winogradForward(x.tensor, filter, bias?.tensor, geo, activation: activation, residual: residual?.tensor)
         })
     }
 
@@ -400,40 +422,55 @@ extension Graph {
     ///     for a 1×1 conv in inference they are folded into per-sample weights instead of touching the input.
     ///   - inputActivation: applied to the input first (Xception's ReLU before a separable conv); fused into
     ///     the depthwise kernel in inference, a separate op in a recording graph.
+    ///   - residual: a tensor of the output's shape added before the activation (a shortcut connection,
+    ///     `activation(conv(x) + residual)`); fused into the conv's epilogue in inference, an add op when recording.
     /// ```swift
     /// let y = g.conv2d(x, weight: w, bias: b, stride: 2, padding: 1, activation: .silu)
     /// ```
     public func conv2d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Size2D = 1,
                        padding: Padding2D = .zero, dilation: Size2D = 1, groups: Int = 1,
                        activation: Activation = .identity, inputScale: Variable? = nil,
-                       inputActivation: Activation = .identity) -> Variable {
+                       inputActivation: Activation = .identity, residual: Variable? = nil) -> Variable {
         let geo = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding,
                                dilation: dilation, groups: groups)
+        if let residual {
+            precondition(residual.shape == geo.outputShape, "conv2d: residual \(residual.shape) is not \(geo.outputShape)")
+        }
         // An activation of the input: fused into the depthwise kernels in plain inference, a graph op otherwise.
         if inputActivation != .identity && (isRecording || !geo.isDepthwise || inputScale != nil) {
             return conv2d(activate(x, inputActivation), weight: weight, bias: bias, stride: stride, padding: padding,
-                          dilation: dilation, groups: groups, activation: activation, inputScale: inputScale)
+                          dilation: dilation, groups: groups, activation: activation, inputScale: inputScale,
+                          residual: residual)
         }
+        // A shortcut: in a recording graph, the conv, an add and the activation, so gradients reach both.
+        if let residual, isRecording {
+            let y = conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+                           groups: groups, inputScale: inputScale)
+            return activate(add(y, residual), activation)
+        }
+        let plus = residual == nil ? "" : " +residual"
         if let scale = inputScale {
             precondition(scale.shape == [geo.n, geo.c, 1, 1], "conv2d: inputScale \(scale.shape) is not [\(geo.n), \(geo.c), 1, 1]")
             guard !isRecording && geo.isPointwise && groups == 1 else {
                 return conv2d(multiply(x, scale), weight: weight, bias: bias, stride: stride, padding: padding,
-                              dilation: dilation, groups: groups, activation: activation)
+                              dilation: dilation, groups: groups, activation: activation, residual: residual)
             }
-            return Variable(timed("conv 1x1 input-scaled \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
-                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor)
+            return Variable(timed("conv 1x1 input-scaled \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)\(plus)") {
+                conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation, inputScale: scale.tensor,
+                              residual: residual?.tensor)
             })
         }
         // The profile's key: the path and the shape (built only when profiling).
         func kind() -> String {
-            let path = geo.isDepthwise ? (inputActivation == .identity ? "conv depthwise" : "conv \(inputActivation)+depthwise") : geo.isPointwise ? "conv 1x1"
+            let path = geo.isDepthwise ? (inputActivation == .identity ? "conv depthwise" : "conv \(inputActivation)+depthwise")
+                : geo.isPointwise ? "conv 1x1"
                 : winogradApplies(geo) && geo.p * geo.q >= winogradOnTheSpotArea ? "conv winograd" : "conv im2col"
-            return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)"
+            return "\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)\(plus)"
         }
         guard isRecording else {
             return Variable(timed(kind()) {
                 conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo, activation: activation,
-                              inputActivation: inputActivation)
+                              inputActivation: inputActivation, residual: residual?.tensor)
             })
         }
         let y = timed(kind()) { conv2dForward(x.tensor, weight.tensor, bias?.tensor, geo) }

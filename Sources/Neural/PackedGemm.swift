@@ -19,10 +19,12 @@ let gemmBlockRows = 8, gemmBlockColumns = 32
 /// Y = activation(W·X + bias) for the shapes where the micro-kernel pays: at least one full block of columns.
 /// With `batch` > 1, as many products of the same shape in one parallel job: product b reads W + b·batchStrides.w
 /// and X + b·batchStrides.x and writes Y + b·batchStrides.y (Winograd's sixteen).
-/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major.
+/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major. With `residual` (laid out
+/// as Y), Y = activation(W·X + bias + residual): a shortcut added in the epilogue, after the sum.
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
-                 batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false) {
+                 batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false,
+                 residual: UnsafePointer<Float>? = nil) {
     guard m > 0 && n > 0 && batch > 0 else { return }
     // Work items: one row block (8 rows) × one column slab (X's slab, K × 256 floats, stays in L2 while the row
     // blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages' single slab.
@@ -123,7 +125,13 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                 }
             }
         }
-        // The activation, over the block's rows while they are still in L1.
+        // The residual and the activation, over the block's rows while they are still in L1.
+        if let residual {
+            let residual = residual + b * batchStrides.y
+            for r in 0..<blockRows {
+                addInPlace(y + (r0 + r) * ldy + cols.lowerBound, residual + (r0 + r) * ldy + cols.lowerBound, cols.count)
+            }
+        }
         if activation != .identity {
             for r in 0..<blockRows { activation.apply(y + (r0 + r) * ldy + cols.lowerBound, cols.count) }
         }
@@ -292,6 +300,13 @@ private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: I
     }
     store(c0, out); store(c1, out + ldo); store(c2, out + 2 * ldo); store(c3, out + 3 * ldo)
     store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
+}
+
+/// y[i] += r[i] for `count` floats.
+func addInPlace(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 16 <= count { store(load(y + i) + load(r + i), y + i); i += 16 }
+    while i < count { y[i] += r[i]; i += 1 }
 }
 
 /// initial + W[8×K] · x for one column x (K contiguous floats) and a packed block of W: one 8-lane multiply-add

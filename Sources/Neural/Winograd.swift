@@ -92,9 +92,9 @@ extension WinogradFilter {
     }
 }
 
-/// y = activation(conv2d(x, g) + bias) for the weights `filter` was made from.
+/// y = activation(conv2d(x, g) + bias + residual) for the weights `filter` was made from.
 func winogradForward(_ x: Tensor, _ filter: WinogradFilter, _ bias: Tensor?, _ geo: ConvGeometry,
-                     activation: Activation) -> Tensor {
+                     activation: Activation, residual: Tensor? = nil) -> Tensor {
     precondition(winogradApplies(geo) && filter.k == geo.k && filter.c == geo.c,
                  "Winograd: filter \(filter.k)×\(filter.c) does not fit the convolution")
     let (n, c, k, p, q) = (geo.n, geo.c, geo.k, geo.p, geo.q)
@@ -108,14 +108,18 @@ func winogradForward(_ x: Tensor, _ filter: WinogradFilter, _ bias: Tensor?, _ g
     let bandRows = (tileRows + bands - 1) / bands
     x.data.withUnsafeBufferPointer { xp in
         y.data.withUnsafeMutableBufferPointer { yp in
-            let (input, output) = (xp.baseAddress!, yp.baseAddress!)
-            if bandRows >= tileRows {
-                winogradBand(input, filter, bias, geo, activation, output, images: 0..<n, tileRows: 0..<tileRows)
-            } else {
-                for image in 0..<n {
-                    for first in stride(from: 0, to: tileRows, by: bandRows) {
-                        winogradBand(input, filter, bias, geo, activation, output, images: image..<(image + 1),
-                                     tileRows: first..<min(tileRows, first + bandRows))
+            (residual?.data ?? []).withUnsafeBufferPointer { rp in
+                let (input, output) = (xp.baseAddress!, yp.baseAddress!)
+                let shortcut = residual == nil ? nil : rp.baseAddress!
+                if bandRows >= tileRows {
+                    winogradBand(input, filter, bias, geo, activation, output, shortcut, images: 0..<n,
+                                 tileRows: 0..<tileRows)
+                } else {
+                    for image in 0..<n {
+                        for first in stride(from: 0, to: tileRows, by: bandRows) {
+                            winogradBand(input, filter, bias, geo, activation, output, shortcut,
+                                         images: image..<(image + 1), tileRows: first..<min(tileRows, first + bandRows))
+                        }
                     }
                 }
             }
@@ -126,7 +130,7 @@ func winogradForward(_ x: Tensor, _ filter: WinogradFilter, _ bias: Tensor?, _ g
 
 /// The output rows of tile rows `tileRows` of `images`: input transform, the sixteen products, output transform.
 private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _ bias: Tensor?, _ geo: ConvGeometry,
-                          _ activation: Activation, _ y: UnsafeMutablePointer<Float>,
+                          _ activation: Activation, _ y: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>?,
                           images: Range<Int>, tileRows: Range<Int>) {
     let (c, h, w, k, p, q) = (geo.c, geo.h, geo.w, geo.k, geo.p, geo.q)
     let tileColumns = (q + 1) / 2
@@ -174,7 +178,8 @@ private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _
             }
         }
     }
-    // Output transform, one output channel per item; bias added, then the activation over the band's rows.
+    // Output transform, one output channel per item; bias added, then the residual and the activation over the
+    // band's rows.
     let biasValues = bias?.data
     m.withUnsafeBufferPointer { mp in
         Engine.parallelFor(k, minimumPerThread: 4) { channel in
@@ -189,6 +194,10 @@ private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _
                     }
                 }
                 let rows = (2 * tileRows.lowerBound)..<min(p, 2 * tileRows.upperBound)
+                if let residual {
+                    addInPlace(plane + rows.lowerBound * q, residual + (image * k + channel) * p * q + rows.lowerBound * q,
+                               rows.count * q)
+                }
                 activation.apply(plane + rows.lowerBound * q, rows.count * q)
             }
         }

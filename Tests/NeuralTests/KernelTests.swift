@@ -69,6 +69,42 @@ import TestSupport
         }
     }
 
+    /// A residual fused into the conv's epilogue equals conv, then add, then the activation, bit for bit, on every
+    /// path: pointwise GEMM, im2col GEMM, OpenBLAS for narrow maps, Winograd (banded too), depthwise, an input
+    /// scale; and in a recording graph the residual gets the gradient of the sum.
+    @Test func residualIsAddedBeforeTheActivation() {
+        var r = SeededRandom(seed: 39)
+        // (C, K, R, stride, H, W, groups, input-scaled)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Bool)] = [
+            (6, 11, 1, 1, 9, 7, 1, false), (5, 9, 3, 2, 13, 12, 1, false), (4, 10, 1, 1, 3, 5, 1, false),
+            (3, 8, 3, 1, 12, 11, 1, false), (64, 64, 3, 1, 60, 60, 1, false), (7, 7, 1, 1, 9, 9, 1, true),
+            (3, 5, 1, 1, 8, 9, 1, true), (12, 12, 3, 1, 6, 10, 12, false)]
+        for (c, k, kernel, stride, h, w, groups, scaled) in cases {
+            let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c / groups, kernel, kernel]), b = r.tensor([k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride),
+                                   padding: Padding2D(kernel / 2, kernel / 2), dilation: 1, groups: groups)
+            let scale: Tensor? = scaled ? Tensor(shape: [2, c, 1, 1], data: r.tensor([2 * c]).data) : nil
+            let residual = r.tensor(geo.outputShape)
+            let plain = conv2dForward(x, wt, b, geo, inputScale: scale)
+            let want = zip(plain.data, residual.data).map { Activation.relu.naive($0 + $1) }
+            let fused = conv2dForward(x, wt, b, geo, activation: .relu, inputScale: scale, residual: residual)
+            #expect(fused.data == want, "residual \(geo)\(scale == nil ? "" : " input-scaled")")
+            if winogradApplies(geo) {
+                let viaFilter = conv2dForward(x, wt, b, geo, activation: .relu, winograd: WinogradFilter(weight: wt),
+                                              residual: residual)
+                let winograd = winogradForward(x, WinogradFilter(weight: wt), b, geo, activation: .identity)
+                #expect(viaFilter.data == zip(winograd.data, residual.data).map { Activation.relu.naive($0 + $1) },
+                        "Winograd residual \(geo)")
+            }
+        }
+        // Recording: d residual = d y where the activation passes.
+        let g = Graph(recording: true)
+        let x = g.input(r.tensor([1, 3, 5, 6])), res = g.input(r.tensor([1, 4, 5, 6]))
+        let y = g.conv2d(x, weight: Variable(r.tensor([4, 3, 3, 3])), padding: 1, activation: .relu, residual: res)
+        let grads = g.backward(from: g.sum(y, axes: [0, 1, 2, 3]), to: [res])
+        #expect(grads[0].data == y.tensor.data.map { $0 > 0 ? 1 : 0 })
+    }
+
     @Test func vectorisedActivationsMatchScalarReference() {
         var r = SeededRandom(seed: 22)
         let x = r.tensor([1003], scale: 30)
