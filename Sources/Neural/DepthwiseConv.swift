@@ -18,7 +18,7 @@ func depthwiseUsesPaddedPlanes(_ geo: ConvGeometry) -> Bool {
 /// copy of each plane, and applied to a copy of x for the other kernels.
 func depthwiseForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGeometry,
                       activation: Activation, inputActivation: Activation = .identity) -> Tensor {
-    // 3×3 stride 1 on mid-sized planes: one flat run of vectors per plane (DepthwiseFlat.swift).
+    // 3×3 stride 1 on planes of at least 16×16: one flat run of vectors per plane (DepthwiseFlat.swift).
     if depthwiseUsesFlatPlanes(geo) {
         return depthwiseForwardFlat(x, weight, bias, geo, activation: activation, inputActivation: inputActivation)
     }

@@ -1,4 +1,5 @@
-// DepthwiseFlat: the depthwise 3×3 stride-1 forward on mid-sized planes (Xception's 19×19 and 37×37, B4's 56×56).
+// DepthwiseFlat: the depthwise 3×3 stride-1 forward on planes of at least 16×16 (Xception's 19×19 to 147×147,
+// B4's 56×56 and 112×112).
 //
 // Letters as in DepthwiseConv.swift (channel multiplier 1 here: K = C).
 // Each plane is copied into a zero-bordered scratch plane one column wider on each side, and the outputs are
@@ -7,8 +8,9 @@
 // the whole plane is one run of 16-lane vectors, nine FMAs each, with the nine weights held in registers, and no
 // row ends in a scalar tail. Each output is bias + Σ taps in (ky, kx) order, as in the other depthwise kernels.
 // Measured on one core against the kernels it replaces there (the channel blocks below 32×32, the padded planes
-// above): 728 channels at 19×19 0.175 → 0.135 ms, at 37×37 0.72 → 0.45 ms; 192 at 56×56 0.33 → 0.26 ms. At 14×14
-// and 10×10 the channel blocks stay faster, at 74×74 and above the padded planes are as fast.
+// above): 728 channels at 19×19 0.175 → 0.135 ms, at 37×37 0.72 → 0.45 ms; 192 at 56×56 0.33 → 0.26 ms; 256 at
+// 74×74 1.17 → 1.10 ms; 128 at 147×147 2.5 → 2.3 ms; B4's 112×112 planes tie. At 14×14 and 10×10 the channel
+// blocks stay faster.
 
 private typealias Lanes = SIMD16<Float>
 
@@ -30,10 +32,10 @@ private typealias Lanes = SIMD16<Float>
 }
 
 /// Whether the flat kernel takes this geometry: 3×3, stride 1, no dilation, padding 1 all round, multiplier 1,
-/// planes from 16×16 to 64×64 pixels.
+/// planes of at least 16×16 pixels.
 func depthwiseUsesFlatPlanes(_ geo: ConvGeometry) -> Bool {
     geo.k == geo.c && geo.r == 3 && geo.s == 3 && geo.stride == 1 && geo.dilation == 1
-        && geo.padding == Padding2D(1, 1) && (256...4096).contains(geo.h * geo.w)
+        && geo.padding == Padding2D(1, 1) && geo.h * geo.w >= 256
 }
 
 /// y = activation(depthwise3×3(inputActivation(x)) + bias).

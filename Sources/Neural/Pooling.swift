@@ -76,51 +76,63 @@ func maxPoolForward(_ x: Tensor, _ geo: PoolGeometry) -> (Tensor, [Int32]) {
 func maxPoolValues(_ x: Tensor, _ geo: PoolGeometry) -> Tensor {
     let planes = geo.n * geo.c, (h, w, p, q) = (geo.h, geo.w, geo.p, geo.q)
     let (pw, sw, kw) = (geo.padding.w, geo.stride.w, geo.kernel.w)
-    // The reduced row with padding columns (−∞ never wins) on both sides, wide enough for ceil-mode windows.
+    // The reduced row with padding columns (−∞ never wins) on both sides, wide enough for ceil-mode windows, and
+    // slack for the last block of 16 outputs, which is computed whole (its extra lanes read −∞) and stored in part:
+    // small planes (Xception's 19×19, ten outputs a row) would otherwise take every output one by one.
     let width = max(w + 2 * pw, (q - 1) * sw + kw)
+    let vectorized = sw <= 2
+    let slack = vectorized ? 16 * sw + kw : 0
     var y = Tensor(shape: [geo.n, geo.c, p, q]) { _ in }
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
             let (yb, xb) = (yp.baseAddress!, xp.baseAddress!)
-            Engine.parallelFor(planes, minimumPerThread: max(1, 16_384 / max(1, h * w))) { plane in
-                let row = UnsafeMutablePointer<Float>.allocate(capacity: width)
-                defer { row.deallocate() }
-                row.update(repeating: -.infinity, count: width)
-                let src = xb + plane * h * w, dst = yb + plane * p * q
+            Engine.parallelChunks(planes, minimumPerThread: max(1, 16_384 / max(1, h * w))) { chunk in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: width + slack)
+                let part = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+                defer { row.deallocate(); part.deallocate() }
+                row.update(repeating: -.infinity, count: width + slack)
                 let inner = row + pw
-                for oy in 0..<p {
-                    let y0 = oy * geo.stride.h - geo.padding.h
-                    let ys = max(y0, 0), ye = min(y0 + geo.kernel.h, h)
-                    inner.update(from: src + ys * w, count: w)
-                    for iy in (ys + 1)..<max(ys + 1, ye) {
-                        let line = src + iy * w
-                        var ix = 0
-                        while ix + 16 <= w {
-                            let a = UnsafeRawPointer(inner + ix).loadUnaligned(as: SIMD16<Float>.self)
-                            let b = UnsafeRawPointer(line + ix).loadUnaligned(as: SIMD16<Float>.self)
-                            UnsafeMutableRawPointer(inner + ix).storeBytes(of: largerLanes(a, b), as: SIMD16<Float>.self)
-                            ix += 16
+                for plane in chunk {
+                    let src = xb + plane * h * w, dst = yb + plane * p * q
+                    for oy in 0..<p {
+                        let y0 = oy * geo.stride.h - geo.padding.h
+                        let ys = max(y0, 0), ye = min(y0 + geo.kernel.h, h)
+                        inner.update(from: src + ys * w, count: w)
+                        for iy in (ys + 1)..<max(ys + 1, ye) {
+                            let line = src + iy * w
+                            var ix = 0
+                            while ix + 16 <= w {
+                                let a = UnsafeRawPointer(inner + ix).loadUnaligned(as: SIMD16<Float>.self)
+                                let b = UnsafeRawPointer(line + ix).loadUnaligned(as: SIMD16<Float>.self)
+                                UnsafeMutableRawPointer(inner + ix).storeBytes(of: largerLanes(a, b), as: SIMD16<Float>.self)
+                                ix += 16
+                            }
+                            while ix < w { inner[ix] = larger(inner[ix], line[ix]); ix += 1 }
                         }
-                        while ix < w { inner[ix] = larger(inner[ix], line[ix]); ix += 1 }
-                    }
-                    let out = dst + oy * q
-                    var ox = 0
-                    // 16 outputs at a time for strides 1 and 2 (tap j of output ox + l reads row[(ox + l)·s + j]:
-                    // contiguous, or the even lanes of 32), then one by one.
-                    if sw <= 2 {
-                        while ox + 16 <= q && ox * sw + kw - 1 + 16 * sw - 1 < width {
-                            var best = poolTap(row + ox * sw, sw)
-                            for j in 1..<kw { best = largerLanes(best, poolTap(row + ox * sw + j, sw)) }
-                            UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD16<Float>.self)
-                            ox += 16
+                        let out = dst + oy * q
+                        var ox = 0
+                        // 16 outputs at a time for strides 1 and 2 (tap j of output ox + l reads row[(ox + l)·s + j]:
+                        // contiguous, or the even lanes of 32); the last block partly, through `part`.
+                        if vectorized {
+                            while ox < q {
+                                var best = poolTap(row + ox * sw, sw)
+                                for j in 1..<kw { best = largerLanes(best, poolTap(row + ox * sw + j, sw)) }
+                                if ox + 16 <= q {
+                                    UnsafeMutableRawPointer(out + ox).storeBytes(of: best, as: SIMD16<Float>.self)
+                                } else {
+                                    UnsafeMutableRawPointer(part).storeBytes(of: best, as: SIMD16<Float>.self)
+                                    (out + ox).update(from: part, count: q - ox)
+                                }
+                                ox += 16
+                            }
                         }
-                    }
-                    while ox < q {
-                        let window = row + ox * sw
-                        var best = window[0]
-                        for j in 1..<kw { best = larger(best, window[j]) }
-                        out[ox] = best
-                        ox += 1
+                        while ox < q {
+                            let window = row + ox * sw
+                            var best = window[0]
+                            for j in 1..<kw { best = larger(best, window[j]) }
+                            out[ox] = best
+                            ox += 1
+                        }
                     }
                 }
             }
