@@ -110,6 +110,11 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                             activation: activation, residual: groupResidual)
                                 continue
                             }
+                            if pq == 1 {
+                                gemvForward(m: kg, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows, x: source,
+                                            y: out, bias: groupBias, residual: groupResidual, activation: activation)
+                                continue
+                            }
                             // Narrow outputs (squeeze-excite's 1×1 maps): OpenBLAS. The bias is the tile's starting
                             // value; the residual and the activation follow per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,

@@ -70,15 +70,18 @@ import TestSupport
     }
 
     /// A residual fused into the conv's epilogue equals conv, then add, then the activation, bit for bit, on every
-    /// path: pointwise GEMM, im2col GEMM, OpenBLAS for narrow maps, Winograd (banded too), depthwise, an input
-    /// scale; and in a recording graph the residual gets the gradient of the sum.
+    /// path: pointwise GEMM, im2col GEMM, OpenBLAS for narrow maps, the matrix-vector product for 1×1 maps,
+    /// Winograd (banded too), depthwise, an input scale; and in a recording graph the residual gets the gradient
+    /// of the sum.
     @Test func residualIsAddedBeforeTheActivation() {
         var r = SeededRandom(seed: 39)
         // (C, K, R, stride, H, W, groups, input-scaled)
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Bool)] = [
             (6, 11, 1, 1, 9, 7, 1, false), (5, 9, 3, 2, 13, 12, 1, false), (4, 10, 1, 1, 3, 5, 1, false),
             (3, 8, 3, 1, 12, 11, 1, false), (64, 64, 3, 1, 60, 60, 1, false), (7, 7, 1, 1, 9, 9, 1, true),
-            (3, 5, 1, 1, 8, 9, 1, true), (12, 12, 3, 1, 6, 10, 12, false)]
+            (3, 5, 1, 1, 8, 9, 1, true), (12, 12, 3, 1, 6, 10, 12, false),
+            // 1×1 maps (squeeze-excite): the parallel matrix-vector product.
+            (70, 45, 1, 1, 1, 1, 1, false), (9, 40, 1, 1, 1, 1, 1, true)]
         for (c, k, kernel, stride, h, w, groups, scaled) in cases {
             let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c / groups, kernel, kernel]), b = r.tensor([k])
             let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride),
@@ -86,6 +89,9 @@ import TestSupport
             let scale: Tensor? = scaled ? Tensor(shape: [2, c, 1, 1], data: r.tensor([2 * c]).data) : nil
             let residual = r.tensor(geo.outputShape)
             let plain = conv2dForward(x, wt, b, geo, inputScale: scale)
+            if scale == nil {
+                expectClose(plain.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "conv \(geo)")
+            }
             let want = zip(plain.data, residual.data).map { Activation.relu.naive($0 + $1) }
             let fused = conv2dForward(x, wt, b, geo, activation: .relu, inputScale: scale, residual: residual)
             #expect(fused.data == want, "residual \(geo)\(scale == nil ? "" : " input-scaled")")
