@@ -89,7 +89,7 @@ import TestSupport
             let scale: Tensor? = scaled ? Tensor(shape: [2, c, 1, 1], data: r.tensor([2 * c]).data) : nil
             let residual = r.tensor(geo.outputShape)
             let plain = conv2dForward(x, wt, b, geo, inputScale: scale)
-            if scale == nil {
+            if scale == nil && x.count < 10_000 {
                 expectClose(plain.data, conv2dNaive(x, wt, b, geo).data, atol: 1e-5, rtol: 1e-5, "conv \(geo)")
             }
             let want = zip(plain.data, residual.data).map { Activation.relu.naive($0 + $1) }
