@@ -115,8 +115,8 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                             y: out, bias: groupBias, residual: groupResidual, activation: activation)
                                 continue
                             }
-                            // Narrow outputs (squeeze-excite's 1×1 maps): OpenBLAS. The bias is the tile's starting
-                            // value; the residual and the activation follow per tile while it is still in cache.
+                            // Other narrow outputs (2 to 31 columns): OpenBLAS. The bias is the tile's starting value;
+                            // the residual and the activation follow per tile while it is still in cache.
                             sgemm(m: kg, n: pq, k: rows, a: wp.baseAddress! + g * kg * rows, lda: rows,
                                   b: source, ldb: pq, c: out, ldc: pq,
                                   rowBias: groupBias) { channels, columns in

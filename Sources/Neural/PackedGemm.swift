@@ -4,10 +4,11 @@
 // Letters: W is M×K (output channels × input channels, row-major, row stride ldw), X is K×N (N = P·Q columns,
 // row stride ldx), Y is M×N (row stride ldy).
 // Why not sgemm: OpenBLAS repacks W for every call and X for every tile (a sixth of its time on EfficientNet's
-// shapes), and its C tile makes a second pass for bias and activation. Here nothing is packed: the micro-kernel
-// keeps an 8×32 block of Y in sixteen 16-lane registers, reads W as eight broadcast streams straight from its rows
-// and X as two vector loads per step straight from its rows, and adds the bias before and applies the activation
-// after, while the block's rows are still in L1.
+// shapes), and its C tile makes a second pass for bias and activation. Here the micro-kernel keeps an 8×32 block
+// of Y in sixteen 16-lane registers, reads W as eight broadcast streams straight from its rows (or as one stream
+// from weights packed once at load, `PackedWeights`) and X as two vector loads per step straight from its rows
+// (copied into contiguous panels only where X is large), and adds the bias before and the residual and the
+// activation after, while the block's rows are still in L1.
 // Each output is bias + Σₖ w·x summed in k order (fused where the build has FMA), whatever the tile, edge or
 // thread count, so results do not depend on `Engine.threads`.
 
