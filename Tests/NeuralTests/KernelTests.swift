@@ -432,6 +432,20 @@ extension KernelTests {
     /// Inference max pooling (separable, no argmax, 16 outputs at a time for strides 1 and 2) against the
     /// recording kernel: kernels 1–4, strides 1–3, rows up to 75 wide, padding up to half the kernel, ceil mode,
     /// NaN and −∞ in the input.
+    /// The global average pool against a double-precision mean, on planes that end after each of its steps (32-float,
+    /// 16-float, scalar tail): 1, 15, 16, 31, 32, 49 (7×7), 100, 196 (14×14) and 3136 (56×56) values.
+    @Test func globalAveragePoolMatchesDoubleMean() {
+        var r = SeededRandom(seed: 52)
+        for (h, w) in [(1, 1), (3, 5), (4, 4), (1, 31), (4, 8), (7, 7), (10, 10), (14, 14), (56, 56)] {
+            let x = r.tensor([2, 3, h, w])
+            let y = globalAvgPoolForward(x)
+            let want = (0..<6).map { plane in
+                Float((0..<(h * w)).reduce(0.0) { $0 + Double(x.data[plane * h * w + $1]) } / Double(h * w))
+            }
+            expectClose(y.data, want, atol: 1e-6, rtol: 1e-5, "global average pool \(h)×\(w)")
+        }
+    }
+
     @Test func maxPoolValuesMatchTheArgmaxKernel() {
         var r = SeededRandom(seed: 51)
         for trial in 0..<40 {
