@@ -81,7 +81,8 @@ private struct XceptionBlock: Sendable {
                                activation: fuseNext ? .relu : .identity, residual: shortcut)
         }
         if pool { y = g.maxPool2d(y, kernel: 3, stride: 2, padding: 1) }
-        return skip.map { $0(x, in: g, residual: y) } ?? (pool ? g.add(y, x) : y)
+        // A pooling block always has a skip conv (stride ≠ 1), so without one the shortcut is already in y.
+        return skip.map { $0(x, in: g, residual: y) } ?? y
     }
 }
 

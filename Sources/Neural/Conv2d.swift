@@ -25,11 +25,10 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     if let residual {
         precondition(residual.shape == geo.outputShape, "conv2d: residual \(residual.shape) is not \(geo.outputShape)")
     }
-    if inputActivation != .identity {
-        guard geo.isDepthwise else {
-            return conv2dForward(inputActivation.apply(x), weight, bias, geo, activation: activation,
-                                 inputScale: inputScale, winograd: winograd, residual: residual)
-        }
+    // The depthwise kernels fuse an input activation; the others get an activated copy.
+    if inputActivation != .identity && !geo.isDepthwise {
+        return conv2dForward(inputActivation.apply(x), weight, bias, geo, activation: activation,
+                             inputScale: inputScale, winograd: winograd, residual: residual)
     }
     if geo.isDepthwise {
         guard let residual else {
