@@ -6,6 +6,38 @@
 static inline void ds_blas_set_threads(int n) { openblas_set_num_threads(n); }
 static inline int ds_blas_get_threads(void) { return openblas_get_num_threads(); }
 
+// OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernels from a table of CPU models. A model newer than
+// the library (Debian bookworm's 0.3.21 on Emerald Rapids, family 6 model 207) falls back to Prescott's SSE3
+// kernels: sgemm at 30 GFLOP/s on one core where the SkylakeX kernels give 145. This re-selects the kernels by
+// the CPU's features when the library fell back that way and nobody set OPENBLAS_CORETYPE: SkylakeX for
+// AVX-512 (F, BW, DQ, VL), Haswell for AVX2 with FMA. The two entry points are weak, so a library built for
+// one core (no dynamic dispatch) links too and is left alone. Returns 1 when it re-selected.
+#include <stdlib.h>
+#include <strings.h>
+extern char *openblas_get_corename(void);
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+static inline int ds_blas_reselect_core(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || getenv("OPENBLAS_CORETYPE")) return 0;
+    const char *name = openblas_get_corename();
+    if (!name || strcasecmp(name, "prescott") != 0) return 0;
+    __builtin_cpu_init();
+    const char *core = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+        && __builtin_cpu_supports("avx512vl")) core = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) core = "Haswell";
+    if (!core) return 0;
+    setenv("OPENBLAS_CORETYPE", core, 0);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    return 1;
+#else
+    return 0;
+#endif
+}
+static inline const char *ds_blas_core_name(void) { return openblas_get_corename(); }
+
 // The engine's allocator settings (Engine.swift): glibc's mmap and trim thresholds; a no-op elsewhere.
 #if defined(__GLIBC__)
 #include <malloc.h>

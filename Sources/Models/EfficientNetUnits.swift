@@ -62,7 +62,7 @@ struct ConvUnit: Sendable {
 
     init(path: String, input: Int, output: Int, kernel: Int, stride: Int = 1, groups: Int = 1, bias: Bool,
          padding: PaddingRule, norm normPath: String?, eps: Float, normIncludesActivation: Bool = false,
-         keys: KeyCollector) {
+         packed: Bool = false, keys: KeyCollector) {
         self.path = path
         self.kernel = kernel; self.stride = stride; self.groups = groups; self.padding = padding
         let w = keys.take(path + ".weight", [output, input / groups, kernel, kernel])
@@ -70,15 +70,12 @@ struct ConvUnit: Sendable {
         let bn = normPath.map { BatchNormParams(path: $0, channels: output, eps: eps, keys: keys) }
         weight = w; self.bias = b; norm = bn
         self.normIncludesActivation = normIncludesActivation
-        // Expand convs (1×1, at least twice as many outputs as inputs) keep their folded weights packed instead:
-        // they are many short rows, which the micro-kernel reads far faster as one stream (B4 on two threads: the
-        // 272→1632 convs at 7×7 2.7–3.1 → 2.35 ms, 112→672 at 14×14 1.4 → 1.2–1.3 ms). Projections, with long rows,
-        // gain nothing.
-        let expands = kernel == 1 && groups == 1 && stride == 1 && output >= 2 * input
+        // Convs with one group keep their folded weights packed (see `PackedWeights`), except those whose weights
+        // a squeeze-excite gate scales per call (`packed: false`, the projections: conv2d packs them scaled).
         folded = bn.map {
             let (weight, bias) = foldBatchNorm(convWeight: w, convBias: b, gamma: $0.gamma, beta: $0.beta,
                                                mean: $0.mean, var: $0.variance, eps: $0.eps)
-            return (expands ? .packed(PackedWeights(weight)) : .plain(weight), bias)
+            return (packed && groups == 1 ? .packed(PackedWeights(weight)) : .plain(weight), bias)
         }
     }
 
@@ -102,8 +99,8 @@ struct ConvUnit: Sendable {
                                 residual: residual)
             case .packed(let packed):
                 let x = inputScale.map { g.multiply(x, $0) } ?? x
-                let y = g.conv2d(x, packed: packed, bias: Variable(folded.bias), activation: activation)
-                return residual.map { g.add(y, $0) } ?? y
+                return g.conv2d(x, packed: packed, bias: Variable(folded.bias), stride: Size2D(stride, stride),
+                                padding: pad, activation: activation, residual: residual)
             }
         }
         // Exact: the unit's own module outputs, then the residual.

@@ -100,9 +100,10 @@ struct BatchNorm2dLayer: Sendable {
 struct ConvBN: Sendable {
     let conv: Conv2dLayer
     let norm: BatchNorm2dLayer
-    /// The folded conv, as plain weights or as a Winograd filter.
+    /// The folded conv: a Winograd filter (3×3 stride 1), packed weights (other convs with one group) or plain.
     private enum Folded: Sendable {
         case plain(Tensor)
+        case packed(PackedWeights)
         case winograd(WinogradFilter)
     }
     private let folded: Folded
@@ -115,7 +116,8 @@ struct ConvBN: Sendable {
                                            beta: norm.bias, mean: norm.runningMean, var: norm.runningVar, eps: norm.eps)
         let winograd = WinogradFilter.applies(kernel: Size2D(weight.shape[2], weight.shape[3]), stride: conv.stride,
                                               dilation: conv.dilation, groups: conv.groups, padding: conv.padding)
-        folded = winograd ? .winograd(WinogradFilter(weight: weight)) : .plain(weight)
+        let packs = conv.groups == 1 && conv.dilation == Size2D(1, 1)
+        folded = winograd ? .winograd(WinogradFilter(weight: weight)) : packs ? .packed(PackedWeights(weight)) : .plain(weight)
         foldedBias = bias
     }
 
@@ -127,6 +129,9 @@ struct ConvBN: Sendable {
             case .winograd(let filter):
                 return g.conv2d(x, winograd: filter, bias: Variable(foldedBias), padding: conv.padding,
                                 activation: activation, residual: residual)
+            case .packed(let packed):
+                return g.conv2d(x, packed: packed, bias: Variable(foldedBias), stride: conv.stride,
+                                padding: conv.padding, activation: activation, residual: residual)
             case .plain(let weight):
                 return g.conv2d(x, weight: Variable(weight), bias: Variable(foldedBias), stride: conv.stride,
                                 padding: conv.padding, dilation: conv.dilation, groups: conv.groups,

@@ -117,6 +117,9 @@ public final class Xception: Network {
     private let conv4: SeparableConv, bn4: BatchNorm2dLayer
     private let head: LinearLayer
     private let headName: String
+    /// conv1+bn1, conv2+bn2, conv3's pointwise+bn3 and conv4's pointwise+bn4 folded, for inference that
+    /// captures none of those layers.
+    private let folded: (stem1: ConvBN, stem2: ConvBN, exit3: ConvBN, exit4: ConvBN)
 
     /// Binds an Xception checkpoint.
     /// - Parameters:
@@ -155,6 +158,8 @@ public final class Xception: Network {
         conv4 = SeparableConv(b, prefix + "conv4", in: w3, out: w4)
         bn4 = BatchNorm2dLayer(b, prefix + "bn4", channels: w4)
 
+        folded = (ConvBN(conv1, bn1), ConvBN(conv2, bn2), ConvBN(conv3.pointwise, bn3), ConvBN(conv4.pointwise, bn4))
+
         switch layout {
         case .ffpp: headName = prefix + "last_linear.1"
         case .timm: headName = "fc"
@@ -177,11 +182,23 @@ public final class Xception: Network {
 
     public func forward(_ x: Variable, in g: Graph) -> Variable {
         let p = modulePrefix
-        var y = g.relu(g.name(p + "bn1", bn1(g.name(p + "conv1", conv1(x, in: g)), in: g)))
-        y = g.relu(g.name(p + "bn2", bn2(g.name(p + "conv2", conv2(y, in: g)), in: g)))
+        // Folded where no one looks at the conv's own output (GradCAM records; a capture names the layer).
+        func exact(_ names: String...) -> Bool { g.isRecording || names.contains { g.captured.contains(p + $0) } }
+        var y: Variable
+        if exact("conv1", "bn1", "conv2", "bn2") {
+            y = g.relu(g.name(p + "bn1", bn1(g.name(p + "conv1", conv1(x, in: g)), in: g)))
+            y = g.relu(g.name(p + "bn2", bn2(g.name(p + "conv2", conv2(y, in: g)), in: g)))
+        } else {
+            y = folded.stem2(folded.stem1(x, in: g, activation: .relu), in: g, activation: .relu)
+        }
         for (i, block) in blocks.enumerated() { y = g.name("\(p)block\(i + 1)", block(y, in: g)) }
-        y = g.relu(g.name(p + "bn3", bn3(g.name(p + "conv3", conv3(y, in: g)), in: g)))
-        y = g.name(p + "bn4", bn4(g.name(p + "conv4", conv4(y, in: g)), in: g))
+        if exact("conv3", "bn3", "conv4", "bn4") {
+            y = g.relu(g.name(p + "bn3", bn3(g.name(p + "conv3", conv3(y, in: g)), in: g)))
+            y = g.name(p + "bn4", bn4(g.name(p + "conv4", conv4(y, in: g)), in: g))
+        } else {
+            y = folded.exit3(conv3.depthwise(y, in: g), in: g, activation: .relu)
+            y = folded.exit4(conv4.depthwise(y, in: g), in: g)
+        }
         // Cadene's `logits()` (and timm's act4) apply the last ReLU after the named features.
         let pooled = g.flatten(g.globalAvgPool(g.relu(y)))
         return g.name(headName, head(pooled, in: g))

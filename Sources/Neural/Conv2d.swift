@@ -58,7 +58,10 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scale whichever is smaller, the K×C weights (early layers, large H×W) or the C×H×W
     // input (late layers, where K exceeds H×W). The input is pointwise here, so a scaled copy is its own source.
     let scalesInput = inputScale != nil && geo.k > pq
-    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
+    // Scaled weights for the micro-kernel are written packed (`PackedWeights`' layout), at no extra cost.
+    let packsScaled = inputScale != nil && !scalesInput && pq >= gemmBlockColumns
+    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : scalesInput ? geo.c * pq
+                         : packsScaled ? packedWeightCount(rows: geo.k, columns: geo.c) : geo.k * geo.c)
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     let biasValues = bias?.data ?? [], residualValues = residual?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
@@ -79,6 +82,12 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                     for i in 0..<pq { planeTo[i] = planeFrom[i] * factor }
                                 }
                             }
+                        } else if let inputScale, packsScaled {
+                            inputScale.data.withUnsafeBufferPointer { s in
+                                packWeightRows(wOriginal.baseAddress!, rows: geo.k, columns: geo.c,
+                                               into: sw.baseAddress!, scale: s.baseAddress! + n * geo.c)
+                            }
+                            wp = UnsafeBufferPointer(sw)
                         } else if let inputScale {
                             inputScale.data.withUnsafeBufferPointer { s in
                                 let sn = s.baseAddress! + n * geo.c, (from, to) = (wOriginal.baseAddress!, sw.baseAddress!)
@@ -106,7 +115,7 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                             if pq >= gemmBlockColumns {
                                 gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
                                             x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
-                                            activation: activation, residual: groupResidual)
+                                            activation: activation, packedW: packsScaled, residual: groupResidual)
                                 continue
                             }
                             if pq == 1 {
@@ -137,26 +146,48 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     return y
 }
 
-/// y = activation(W·x + bias) for a 1×1 stride-1 convolution from packed weights (`PackedWeights`), image by image.
-func pointwiseForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ geo: ConvGeometry,
-                            activation: Activation) -> Tensor {
-    precondition(geo.isPointwise && geo.groups == 1 && packed.rows == geo.k && packed.columns == geo.c,
-                 "conv2d: packed weights \(packed.rows)×\(packed.columns) do not fit the convolution \(geo)")
+/// y = activation(W·x + bias + residual) for a convolution with one group from packed weights
+/// (`PackedWeights`, the weight [K, C, R, S] as K × C·R·S), image by image: 1×1 stride-1 maps straight from the
+/// input, others through im2col. Maps of under 32 outputs, which the micro-kernel does not take, go through the
+/// plain path with the weight unpacked.
+func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ geo: ConvGeometry,
+                       activation: Activation, residual: Tensor? = nil) -> Tensor {
+    precondition(geo.groups == 1 && packed.shape == [geo.k, geo.c, geo.r, geo.s],
+                 "conv2d: packed weights \(packed.shape) do not fit the convolution \(geo)")
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
-    let pq = geo.p * geo.q
+    if let residual {
+        precondition(residual.shape == geo.outputShape, "conv2d: residual \(residual.shape) is not \(geo.outputShape)")
+    }
+    let pq = geo.p * geo.q, rows = geo.colRows
+    guard pq >= gemmBlockColumns else {
+        return conv2dForward(x, packed.unpacked(), bias, geo, activation: activation, residual: residual)
+    }
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
+          (residual?.data ?? []).withUnsafeBufferPointer { rp in
             packed.data.withUnsafeBufferPointer { wp in
+              col.withUnsafeMutableBufferPointer { cp in
                 (bias?.data ?? []).withUnsafeBufferPointer { bp in
                     for n in 0..<geo.n {
-                        gemmForward(m: geo.k, n: pq, k: geo.c, w: wp.baseAddress!, ldw: geo.c,
-                                    x: xp.baseAddress! + n * geo.c * pq, ldx: pq, y: yp.baseAddress! + n * geo.k * pq,
-                                    ldy: pq, bias: bias == nil ? nil : bp.baseAddress!, activation: activation,
-                                    packedW: true)
+                        let image = xp.baseAddress! + n * geo.c * geo.h * geo.w
+                        let source: UnsafePointer<Float>
+                        if geo.isPointwise {
+                            source = image
+                        } else {
+                            im2col(image, geo, into: cp.baseAddress!)
+                            source = UnsafePointer(cp.baseAddress!)
+                        }
+                        gemmForward(m: geo.k, n: pq, k: rows, w: wp.baseAddress!, ldw: rows, x: source, ldx: pq,
+                                    y: yp.baseAddress! + n * geo.k * pq, ldy: pq,
+                                    bias: bias == nil ? nil : bp.baseAddress!, activation: activation, packedW: true,
+                                    residual: residual == nil ? nil : rp.baseAddress! + n * geo.k * pq)
                     }
                 }
+              }
             }
+          }
         }
     }
     return y
@@ -402,15 +433,20 @@ extension Graph {
         })
     }
 
-    /// A 1×1 stride-1 convolution from packed weights (see `PackedWeights`), for inference: the layer keeps its
-    /// weights in the micro-kernel's order instead of the plain ones. Not for recording graphs (no backward).
-    public func conv2d(_ x: Variable, packed: PackedWeights, bias: Variable? = nil,
-                       activation: Activation = .identity) -> Variable {
+    /// A convolution with one group from packed weights (see `PackedWeights`), for inference: the layer keeps
+    /// its folded weights in the micro-kernel's order instead of the plain ones. `residual` as in
+    /// `conv2d(_:weight:)`. Not for recording graphs (no backward).
+    public func conv2d(_ x: Variable, packed: PackedWeights, bias: Variable? = nil, stride: Size2D = 1,
+                       padding: Padding2D = .zero, activation: Activation = .identity,
+                       residual: Variable? = nil) -> Variable {
         precondition(!isRecording, "conv2d(packed:) has no backward; a recording graph needs the plain weight")
-        let geo = ConvGeometry(input: x.shape, weight: [packed.rows, packed.columns, 1, 1], stride: 1, padding: .zero,
+        precondition(packed.shape.count == 4, "conv2d: packed weights \(packed.shape) are not a conv's [K, C, R, S]")
+        let geo = ConvGeometry(input: x.shape, weight: packed.shape, stride: stride, padding: padding,
                                dilation: 1, groups: 1)
-        return Variable(timed("conv 1x1 packed \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)") {
-            pointwiseForwardPacked(x.tensor, packed, bias?.tensor, geo, activation: activation)
+        let path = geo.isPointwise ? "conv 1x1 packed" : "conv im2col packed"
+        let plus = residual == nil ? "" : " +residual"
+        return Variable(timed("\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)\(plus)") {
+            convForwardPacked(x.tensor, packed, bias?.tensor, geo, activation: activation, residual: residual?.tensor)
         })
     }
 

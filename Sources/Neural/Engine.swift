@@ -59,6 +59,13 @@ public enum Engine {
     }
 
     nonisolated(unsafe) private static var allocatorTuned = false
+    nonisolated(unsafe) private static var coreChecked = false
+
+    /// The name of the kernels OpenBLAS runs (after the re-selection in `prepareBLAS`), for benchmark reports.
+    public static var blasCoreName: String {
+        prepareBLAS()
+        return ds_blas_core_name().map { String(cString: $0) } ?? "unknown"
+    }
 
     /// Activations are megabytes each and every op allocates its output. glibc serves blocks over its (adaptive,
     /// at most 32 MB) mmap threshold with fresh mappings, and gives the top of the heap back to the system once
@@ -71,6 +78,11 @@ public enum Engine {
     }
 
     private static func applyBLASThreads() {
+        if !coreChecked {
+            // Before the first product: Prescott's kernels where the library does not know this CPU (see shim.h).
+            _ = ds_blas_reselect_core()
+            coreChecked = true
+        }
         ds_blas_set_threads(1)
         blasThreadsApplied = 1
     }

@@ -4,176 +4,277 @@
 // Letters: W is M×K (output channels × input channels, row-major, row stride ldw), X is K×N (N = P·Q columns,
 // row stride ldx), Y is M×N (row stride ldy).
 // Why not sgemm: OpenBLAS repacks W for every call and X for every tile (a sixth of its time on EfficientNet's
-// shapes), and its C tile makes a second pass for bias and activation. Here the micro-kernel keeps an 8×32 block
-// of Y in sixteen 16-lane registers, reads W as eight broadcast streams straight from its rows (or as one stream
-// from weights packed once at load, `PackedWeights`) and X as two vector loads per step straight from its rows
-// (copied into contiguous panels only where X is large), and adds the bias before and the residual and the
-// activation after, while the block's rows are still in L1.
-// Each output is bias + Σₖ w·x summed in k order (fused where the build has FMA), whatever the tile, edge or
-// thread count, so results do not depend on `Engine.threads`.
+// shapes), and its C tile makes a second pass for bias and activation. Here W is packed once at load time
+// (`PackedWeights`; other weights per call), X is copied run by run of K into contiguous panels, the
+// micro-kernel keeps an 8×32 block of Y in sixteen 16-lane registers, and the bias goes in before and the
+// residual and the activation after, while the block's rows are still in L1.
+// Each output is bias + Σₖ w·x summed in k order (fused where the build has FMA), whatever the slab, row group,
+// edge or thread count, so results do not depend on `Engine.threads`. (Tail columns handled as dot products sum
+// k in four interleaved partial sums, the same for any thread count.)
 
 // MARK: - Entry point
 
 /// Rows and columns of the register block.
 let gemmBlockRows = 8, gemmBlockColumns = 32
 
+/// The longest run of K one pass of the micro-kernel takes: a block of X, K × 32 floats, then fits in L1 (20 KB)
+/// while every row block of W passes over it.
+let gemmDepthChunk = 160
+
 /// Y = activation(W·X + bias) for the shapes where the micro-kernel pays: at least one full block of columns.
 /// With `batch` > 1, as many products of the same shape in one parallel job: product b reads W + b·batchStrides.w
 /// and X + b·batchStrides.x and writes Y + b·batchStrides.y (Winograd's sixteen).
-/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major. With `residual` (laid out
-/// as Y), Y = activation(W·X + bias + residual): a shortcut added in the epilogue, after the sum.
+/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major, and row-major W is packed
+/// here first. With `residual` (laid out as Y), Y = activation(W·X + bias + residual): a shortcut added in the
+/// epilogue, after the sum.
+///
+/// The loop nest is the classic one of blocked matrix products. A work item is one image, one slab of up to
+/// 256 columns and one group of row blocks. For each run of K (at most `gemmDepthChunk` deep), the slab's blocks
+/// of X are copied into contiguous panels; then for each 32-column block (in L1) every row block of W (in L2)
+/// passes over it, and the 8×32 block of Y is carried from one run to the next in Y itself. The residual and the
+/// activation follow the last run while the block is in L1. Before, a row block of W stayed in L1 and X streamed
+/// from L2, four times the bytes per step: on a core with two 512-bit FMA ports (Emerald Rapids) that held the
+/// kernel at 120–148 of its 175 GFLOP/s.
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
                  batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false,
                  residual: UnsafePointer<Float>? = nil) {
     guard m > 0 && n > 0 && batch > 0 else { return }
-    // Work items: one row block (8 rows) × one column slab (X's slab, K × 256 floats, stays in L2 while the row
-    // blocks pass over it). Items are small, so two workers stay balanced even on the 7×7 stages' single slab.
-    // When X is larger than about three quarters of L2 (Xception's 728×361 and 728×1369), slabs are 96 columns
-    // and always taken slab-major, so one slab stays in L2 while W streams; whole-width row blocks had each
-    // streamed all of X from L3 again (728×728 over 19×19 on two threads: 141–166 → 166–193 GFLOP/s, with eight
-    // layers' weights and inputs as in the network).
-    let largeX = k * n >= 192 << 10
-    let slabWidth = largeX ? 96 : 256
-    let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
+    guard packedW else {
+        let count = packedWeightCount(rows: m, columns: k)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: batch * count)
+        defer { packed.deallocate() }
+        for b in 0..<batch {
+            packWeightRows(w + b * batchStrides.w, rows: m, columns: k, ld: ldw, into: packed + b * count)
+        }
+        gemmForward(m: m, n: n, k: k, w: packed, ldw: k, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias,
+                    activation: activation, batch: batch, batchStrides: (count, batchStrides.x, batchStrides.y),
+                    packedW: true, residual: residual)
+        return
+    }
+    let rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows, edgeRows = m - (rowBlocks - 1) * gemmBlockRows
+    if k >= 512 && k * n >= 192 << 10 && rowBlocks >= 4
+        && gemmForwardDeep(m: m, n: n, k: k, w: w, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias, activation: activation,
+                           batch: batch, batchStrides: batchStrides, residual: residual) {
+        return
+    }
     // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
     // products, 3…15 as a zero-padded block of 16 (so a 7×7 map, 49 = 32 + 16 + 1, wastes nothing, where
     // padding it to 64 wasted a quarter).
+    let fullBlocks = n / gemmBlockColumns, wide = fullBlocks * gemmBlockColumns
+    let half = n - wide >= 16 ? 16 : 0
+    let tailStart = wide + half, tail = n - tailStart
+    // Runs of K of equal depth, at most `gemmDepthChunk`.
+    let runs = (k + gemmDepthChunk - 1) / gemmDepthChunk, depth = (k + runs - 1) / runs
+    // Slabs: the full blocks split evenly into slabs of at most eight; the 16-block joins the last slab (a slab
+    // of its own when there are no full blocks).
+    let slabs = max(1, (fullBlocks + 7) / 8)
+    // Row groups: enough items for the workers to share evenly (a 7×7 map has one slab).
+    let groups = min(rowBlocks, max(1, (4 * Engine.threads + batch * slabs - 1) / (batch * slabs)))
+    // The tail's columns, zero-padded, made once per product: K × 16 floats, or K per dot column.
+    let tailSize = tail > 0 ? k * 16 : 0
+    let tailXs = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batch * tailSize))
+    defer { tailXs.deallocate() }
+    if tail > 0 {
+        for b in 0..<batch {
+            let (x, tailX) = (x + b * batchStrides.x, tailXs + b * tailSize)
+            if tail >= 3 {
+                for p in 0..<k {
+                    let row = tailX + p * 16
+                    row.update(from: x + p * ldx + tailStart, count: tail)
+                    (row + tail).update(repeating: 0, count: 16 - tail)
+                }
+            } else {
+                for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
+            }
+        }
+    }
+    Engine.parallelFor(batch * slabs * groups) { index in
+        let b = index / (slabs * groups), slab = index / groups % slabs, group = index % groups
+        let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
+        let residual = residual.map { $0 + b * batchStrides.y }
+        let tailX = UnsafePointer(tailXs + b * tailSize)
+        let blocks = (slab * fullBlocks / slabs)..<((slab + 1) * fullBlocks / slabs)
+        let lastSlab = slab == slabs - 1
+        let halfHere = half > 0 && lastSlab, tailHere = tail > 0 && lastSlab
+        let firstColumn = blocks.lowerBound * gemmBlockColumns
+        let width = blocks.count * gemmBlockColumns + (halfHere ? half : 0)
+        let rows = (group * rowBlocks / groups)..<((group + 1) * rowBlocks / groups)
+        guard !rows.isEmpty else { return }
+        let ownsEdge = edgeRows < gemmBlockRows && rows.upperBound == rowBlocks
+        // Column units of the slab: its full blocks, then the 16-block, then the tail (padded 16-block, or dot
+        // columns). Units 0..<blocks.count + (halfHere ? 1 : 0) read the panel.
+        let panelUnits = blocks.count + (halfHere ? 1 : 0)
+        let units = panelUnits + (tailHere ? 1 : 0)
+        // The slab's X for one run of K: block j at panel + j·32·depth, the 16-block after the last.
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: max(1, depth * width))
+        // The edge row block's Y (rows past M are padding): 8 rows of the slab's width. The padded tail's Y: 8 × 16
+        // per row block. The dot columns' sums: one vector of eight per row block and column.
+        let edgeY = UnsafeMutablePointer<Float>.allocate(capacity: ownsEdge ? gemmBlockRows * width : 1)
+        let tailY = UnsafeMutablePointer<Float>.allocate(capacity: tailHere && tail >= 3 ? rows.count * gemmBlockRows * 16 : 1)
+        let sums = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: tailHere && tail < 3 ? rows.count * tail : 1)
+        defer { panel.deallocate(); edgeY.deallocate(); tailY.deallocate(); sums.deallocate() }
+        for run in 0..<runs {
+            let k0 = run * depth, kc = min(depth, k - k0)
+            for (j, block) in blocks.enumerated() {
+                packColumns(x + k0 * ldx + block * gemmBlockColumns, ldx: ldx, k: kc, width: gemmBlockColumns,
+                            into: panel + j * gemmBlockColumns * kc)
+            }
+            if halfHere { packColumns(x + k0 * ldx + wide, ldx: ldx, k: kc, width: 16, into: panel + blocks.count * gemmBlockColumns * kc) }
+            let last = run == runs - 1
+            // Unit `unit` of row block `rowBlock` over this run.
+            func step(_ unit: Int, _ rowBlock: Int) {
+                let r0 = rowBlock * gemmBlockRows
+                let wBlock = w + r0 * k + k0 * gemmBlockRows
+                let initial: SIMD8<Float>? = run > 0 ? nil : rowBias(bias, r0, m)
+                let blockRows = min(gemmBlockRows, m - r0)
+                if unit == panelUnits {
+                    // The tail.
+                    let slot = rowBlock - rows.lowerBound
+                    if tail >= 3 {
+                        let out = tailY + slot * gemmBlockRows * 16
+                        microKernel16(k: kc, w: wBlock, x: tailX + k0 * 16, ldx: 16, initial: initial, out: out, ldo: 16)
+                        guard last else { return }
+                        for r in 0..<blockRows { (y + (r0 + r) * ldy + tailStart).update(from: out + r * 16, count: tail) }
+                    } else {
+                        for j in 0..<tail {
+                            let carried = initial ?? sums[slot * tail + j]
+                            sums[slot * tail + j] = packedColumn(k: kc, w: wBlock, x: tailX + j * k + k0, initial: carried)
+                        }
+                        guard last else { return }
+                        for j in 0..<tail { for r in 0..<blockRows { y[(r0 + r) * ldy + tailStart + j] = sums[slot * tail + j][r] } }
+                    }
+                    finish(y + r0 * ldy + tailStart, ldy, rows: blockRows, columns: tail,
+                           residual: residual.map { $0 + r0 * ldy + tailStart }, activation)
+                    return
+                }
+                let isHalf = unit == blocks.count
+                let column = isHalf ? wide : firstColumn + unit * gemmBlockColumns
+                let columns = isHalf ? 16 : gemmBlockColumns
+                let xj = UnsafePointer(panel + unit * gemmBlockColumns * kc)
+                let edge = ownsEdge && rowBlock == rowBlocks - 1
+                let (out, ldo) = edge ? (edgeY + (column - firstColumn), width) : (y + r0 * ldy + column, ldy)
+                if isHalf {
+                    microKernel16(k: kc, w: wBlock, x: xj, ldx: 16, initial: initial, out: out, ldo: ldo)
+                } else {
+                    microKernel(k: kc, w: wBlock, x: xj, ldx: gemmBlockColumns, initial: initial, out: out, ldo: ldo)
+                }
+                guard last else { return }
+                if edge {
+                    for r in 0..<blockRows { (y + (r0 + r) * ldy + column).update(from: out + r * ldo, count: columns) }
+                }
+                finish(y + r0 * ldy + column, ldy, rows: blockRows, columns: columns,
+                       residual: residual.map { $0 + r0 * ldy + column }, activation)
+            }
+            // Every row block of the group over one column unit (in L1), unit after unit; with three units or
+            // fewer (7×7 maps: 32 + 16 + 1 columns) each row block over all units instead, so W is read once, not
+            // once per unit (1632×49×272 on one core: 133 → 140 GFLOP/s).
+            if units <= 3 {
+                for rowBlock in rows { for unit in 0..<units { step(unit, rowBlock) } }
+            } else {
+                for unit in 0..<units { for rowBlock in rows { step(unit, rowBlock) } }
+            }
+        }
+    }
+}
+
+/// Deep products over a large X (K ≥ 512, X ≥ 192 Ki floats: Xception's 728×728 over 19×19 and 37×37), with W
+/// packed: the loop nest the runs of K replaced, which still wins there (728×728×361 on one core: 147 against
+/// 136 GFLOP/s, on two 278 against 211; the kernel's prologue and epilogue per run cost more than X from L2).
+/// Items are slabs of 96 columns; each copies its slab's full blocks over all of K into a panel (in L2), then
+/// every row block of W (8×K, in L1) passes over the slab's blocks, and the 16-block and the tail read X as the
+/// other path does. Returns false, doing nothing, when there are fewer than two slabs per worker.
+private func gemmForwardDeep(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
+                             y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?,
+                             activation: Activation, batch: Int, batchStrides: (w: Int, x: Int, y: Int),
+                             residual: UnsafePointer<Float>?) -> Bool {
+    let slabWidth = 96
+    let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
+    guard slabs >= 2 * Engine.threads else { return false }
     let wide = n / gemmBlockColumns * gemmBlockColumns
     let half = n - wide >= 16 ? 16 : 0
     let tailStart = wide + half, tail = n - tailStart
-    let edgeRows = m - (rowBlocks - 1) * gemmBlockRows
-    // Zero-padded copies, made once: X's tail columns (K × 16, or K per dot column) and W's last rows (8 × K;
-    // packed weights are padded already). A padded zero adds exactly nothing, so padded outputs equal what a full
-    // block gives.
-    let tailSize = tail > 0 ? k * 16 : 0, edgeSize = edgeRows < gemmBlockRows && !packedW ? gemmBlockRows * k : 0
-    let tailXs = UnsafeMutablePointer<Float>.allocate(capacity: batch * tailSize)
-    let edgeWs = UnsafeMutablePointer<Float>.allocate(capacity: batch * edgeSize)
-    defer { tailXs.deallocate(); edgeWs.deallocate() }
-    for b in 0..<batch {
-        let (x, w, tailX, edgeW) = (x + b * batchStrides.x, w + b * batchStrides.w, tailXs + b * tailSize, edgeWs + b * edgeSize)
-        if tail >= 3 {
+    Engine.parallelFor(batch * slabs) { index in
+        let b = index / slabs, slab = index % slabs
+        let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
+        let residual = residual.map { $0 + b * batchStrides.y }
+        let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
+        let blocksEnd = min(cols.upperBound, wide)
+        let fullBlocks = max(0, (blocksEnd - cols.lowerBound) / gemmBlockColumns)
+        let lastSlab = cols.upperBound == n
+        // The slab's full blocks over all of K (block j at panel + 32·j·K), then the slab's 16-block or tail,
+        // zero-padded to 16 columns, over all of K.
+        let edge = lastSlab && (half > 0 || tail > 0)
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * (fullBlocks * gemmBlockColumns + (edge ? 32 : 0)))
+        defer { panel.deallocate() }
+        for j in 0..<fullBlocks {
+            packColumns(x + cols.lowerBound + j * gemmBlockColumns, ldx: ldx, k: k, width: gemmBlockColumns,
+                        into: panel + j * gemmBlockColumns * k)
+        }
+        let halfPanel = panel + fullBlocks * gemmBlockColumns * k, tailPanel = halfPanel + (half > 0 ? 16 * k : 0)
+        if edge && half > 0 { packColumns(x + wide, ldx: ldx, k: k, width: 16, into: halfPanel) }
+        if edge && tail > 0 {
             for p in 0..<k {
-                let row = tailX + p * 16
+                let row = tailPanel + p * 16
                 row.update(from: x + p * ldx + tailStart, count: tail)
                 (row + tail).update(repeating: 0, count: 16 - tail)
             }
-        } else if tail > 0 {
-            for j in 0..<tail { for p in 0..<k { tailX[j * k + p] = x[p * ldx + tailStart + j] } }
         }
-        if edgeSize > 0 {
-            let first = (rowBlocks - 1) * gemmBlockRows
-            for r in 0..<gemmBlockRows {
-                if r < edgeRows { (edgeW + r * k).update(from: w + (first + r) * ldw, count: k) }
-                else { (edgeW + r * k).update(repeating: 0, count: k) }
-            }
-        }
-    }
-    // One work item: row block r0 of product b over one slab. `panel`, when given, holds the slab's full
-    // 32-column blocks packed one after another (block j at panel + 32·j·K, row stride 32).
-    func item(_ b: Int, slab: Int, r0: Int, panel: UnsafePointer<Float>?) {
-        let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
-        let (tailX, edgeW) = (tailXs + b * tailSize, edgeWs + b * edgeSize)
-        let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
-        let blockRows = min(gemmBlockRows, m - r0)
-        // Where W's element (r, p) of this block lies: wBlock + r·wStride + p·kStride.
-        let (wBlock, wStride, kStride) = packedW ? (w + r0 * k, 1, gemmBlockRows)
-            : blockRows == gemmBlockRows ? (w + r0 * ldw, ldw, 1) : (UnsafePointer(edgeW), k, 1)
-        var initial = SIMD8<Float>()
-        for r in 0..<blockRows { initial[r] = bias?[r0 + r] ?? 0 }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * gemmBlockColumns) { scratchBuffer in
             let scratch = scratchBuffer.baseAddress!
-            // Runs `kernel` into Y, or through the scratch block where Y has fewer than 8 rows or `width` columns.
-            func block(_ column: Int, width: Int, full: Bool,
-                       _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
-                if blockRows == gemmBlockRows && full {
-                    kernel(y + r0 * ldy + column, ldy)
-                } else {
-                    kernel(scratch, gemmBlockColumns)
-                    for r in 0..<blockRows {
-                        (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: width)
+            for rowBlock in 0..<rowBlocks {
+                let r0 = rowBlock * gemmBlockRows, blockRows = min(gemmBlockRows, m - r0)
+                let wBlock = w + r0 * k, initial = rowBias(bias, r0, m)
+                // Runs a kernel into Y, or through the scratch block where the block has fewer than 8 rows or
+                // (the tail) fewer columns than the kernel writes.
+                func block(_ column: Int, width: Int, full: Bool, _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
+                    if blockRows == gemmBlockRows && full {
+                        kernel(y + r0 * ldy + column, ldy)
+                    } else {
+                        kernel(scratch, gemmBlockColumns)
+                        for r in 0..<blockRows {
+                            (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: width)
+                        }
                     }
                 }
-            }
-            var column = cols.lowerBound
-            while column < min(cols.upperBound, wide) {
-                let (xc, ldc) = panel.map { ($0 + (column - cols.lowerBound) * k, gemmBlockColumns) } ?? (x + column, ldx)
-                block(column, width: gemmBlockColumns, full: true) { out, ldo in
-                    microKernel(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: xc, ldx: ldc, initial: initial, out: out, ldo: ldo)
-                }
-                column += gemmBlockColumns
-            }
-            guard cols.upperBound == n else { return }
-            if half > 0 {
-                block(wide, width: 16, full: true) { out, ldo in
-                    microKernel16(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: x + wide, ldx: ldx, initial: initial, out: out, ldo: ldo)
-                }
-            }
-            if tail >= 3 {
-                block(tailStart, width: tail, full: false) { out, ldo in
-                    microKernel16(k: k, w: wBlock, ldw: wStride, kStride: kStride, x: tailX, ldx: 16, initial: initial, out: out, ldo: ldo)
-                }
-            } else if tail > 0 && packedW {
-                for j in 0..<tail {
-                    let sums = packedColumn(k: k, w: wBlock, x: tailX + j * k, initial: initial)
-                    for r in 0..<blockRows { y[(r0 + r) * ldy + tailStart + j] = sums[r] }
-                }
-            } else if tail > 0 {
-                for r in 0..<blockRows {
-                    for j in 0..<tail {
-                        y[(r0 + r) * ldy + tailStart + j] = initial[r] + dot(wBlock + r * wStride, tailX + j * k, k)
+                for j in 0..<fullBlocks {
+                    block(cols.lowerBound + j * gemmBlockColumns, width: gemmBlockColumns, full: true) { out, ldo in
+                        microKernel(k: k, w: wBlock, x: panel + j * gemmBlockColumns * k, ldx: gemmBlockColumns,
+                                    initial: initial, out: out, ldo: ldo)
                     }
                 }
-            }
-        }
-        // The residual and the activation, over the block's rows while they are still in L1.
-        if let residual {
-            let residual = residual + b * batchStrides.y
-            for r in 0..<blockRows {
-                addInPlace(y + (r0 + r) * ldy + cols.lowerBound, residual + (r0 + r) * ldy + cols.lowerBound, cols.count)
-            }
-        }
-        if activation != .identity {
-            for r in 0..<blockRows { activation.apply(y + (r0 + r) * ldy + cols.lowerBound, cols.count) }
-        }
-    }
-    // Large maps (Xception's 147×147 and 74×74 stages): X's rows lie tens of kilobytes apart, so every step of
-    // the kernel touched a new page and the kernel ran at 65–80 GFLOP/s on one thread, no faster on two. There
-    // each item is a whole slab: its 32-column blocks are first copied into a contiguous panel (K × slab width,
-    // in L2), which all row blocks then read. The sums are the same, term for term. Large X's narrow slabs are
-    // packed too: aligned, contiguous rows of X are the micro-kernel's best case (Xception's 25 728→728 convs at
-    // 19×19 on one thread: 100 → 91 ms in the network; 728→728 at 37×37 18 → 13.6 ms).
-    let packs = (ldx >= 4096 || largeX) && rowBlocks >= 4 && slabs >= 2 * Engine.threads
-    if packs {
-        Engine.parallelFor(batch * slabs) { batchSlab in
-            let b = batchSlab / slabs, slab = batchSlab % slabs
-            let x = x + b * batchStrides.x
-            let first = slab * slabWidth, last = min(min(n, first + slabWidth), wide)
-            let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * slabWidth)
-            defer { panel.deallocate() }
-            for column in stride(from: first, to: last, by: gemmBlockColumns) {
-                let to = panel + (column - first) * k
-                for p in 0..<k {
-                    let from = x + p * ldx + column
-                    store(load(from), to + p * gemmBlockColumns)
-                    store(load(from + 16), to + p * gemmBlockColumns + 16)
+                if edge && half > 0 {
+                    block(wide, width: 16, full: true) { out, ldo in
+                        microKernel16(k: k, w: wBlock, x: halfPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
+                    }
                 }
+                if edge && tail > 0 {
+                    block(tailStart, width: tail, full: false) { out, ldo in
+                        microKernel16(k: k, w: wBlock, x: tailPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
+                    }
+                }
+                finish(y + r0 * ldy + cols.lowerBound, ldy, rows: blockRows, columns: cols.count,
+                       residual: residual.map { $0 + r0 * ldy + cols.lowerBound }, activation)
             }
-            for rowBlock in 0..<rowBlocks { item(b, slab: slab, r0: rowBlock * gemmBlockRows, panel: panel) }
         }
-        return
     }
-    // Workers take contiguous runs of items. With many slabs, slab-major order gives each worker its own slabs;
-    // with up to four of a small X, a narrower last slab would leave one worker idle for long (a 19×19 map is
-    // 256 + 105 columns), so the order is row-block-major there and every worker gets all slabs of its row
-    // blocks (X, K × at most 1024 columns and under 768 KB, stays in cache).
-    let rowBlockMajor = slabs <= 4 && !largeX
-    Engine.parallelFor(batch * slabs * rowBlocks) { batchItem in
-        let b = batchItem / (slabs * rowBlocks), index = batchItem % (slabs * rowBlocks)
-        let slab = rowBlockMajor ? index % slabs : index / rowBlocks
-        let r0 = (rowBlockMajor ? index / slabs : index % rowBlocks) * gemmBlockRows
-        item(b, slab: slab, r0: r0, panel: nil)
-    }
+    return true
+}
+
+/// The bias of rows r0 ..< r0 + 8 (zero past M or without a bias).
+@inline(__always)
+private func rowBias(_ bias: UnsafePointer<Float>?, _ r0: Int, _ m: Int) -> SIMD8<Float> {
+    var initial = SIMD8<Float>()
+    if let bias { for r in 0..<min(gemmBlockRows, m - r0) { initial[r] = bias[r0 + r] } }
+    return initial
+}
+
+/// The epilogue of a finished block of Y: the residual, then the activation, row by row.
+@inline(__always)
+private func finish(_ y: UnsafeMutablePointer<Float>, _ ldy: Int, rows: Int, columns: Int,
+                    residual: UnsafePointer<Float>?, _ activation: Activation) {
+    if let residual { for r in 0..<rows { addInPlace(y + r * ldy, residual + r * ldy, columns) } }
+    if activation != .identity { for r in 0..<rows { activation.apply(y + r * ldy, columns) } }
 }
 
 /// y = activation(W·x + bias + residual) for one column x (K floats): squeeze-excite's convs on 1×1 maps. Rows in
@@ -196,39 +297,66 @@ func gemvForward(m: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePoi
 // MARK: - Packed weights
 
 /// A weight matrix W (M×K) in the micro-kernel's order: rows in blocks of eight, interleaved, so that block b
-/// holds w[8b + r][p] at 8·(b·K + p) + r, the last block padded with zero rows. The kernel then reads the weights
-/// as one contiguous stream instead of eight rows K floats apart. Made once per layer at load time, for the
-/// pointwise convs whose weights come from memory on every pass: EfficientNet's expand convs (1632×272 at 7×7:
-/// 75 → 94 GFLOP/s on one core with weights streaming from memory; on 728×728 it gains nothing).
+/// holds w[8b + r][p] at 8·(b·K + p) + r, the last block padded with zero rows. The kernel then reads the eight
+/// weights of a step at fixed offsets from one pointer instead of from eight rows K floats apart (see
+/// `microKernel`). Made once per layer at load time for the folded convs of every network (a conv's weight
+/// [K, C, R, S] is the matrix K × C·R·S, as im2col orders its rows), and per call for weights scaled by a
+/// squeeze-excite gate.
 public struct PackedWeights: Sendable {
     /// M and K.
     public let rows: Int, columns: Int
+    /// The weight's own shape ([M, K] or a conv's [K, C, R, S]).
+    public let shape: [Int]
     let data: [Float]
 
-    /// - Parameter weight: [M, K] or [M, K, 1, 1] (a pointwise conv's weight), row-major.
+    /// - Parameter weight: [M, K] or a conv's [K, C, R, S], row-major.
     public init(_ weight: Tensor) {
-        precondition(weight.rank >= 2 && weight.shape.dropFirst(2).allSatisfy { $0 == 1 },
-                     "PackedWeights: \(weight.shape) is not [M, K] or [M, K, 1, 1]")
-        let (m, k) = (weight.shape[0], weight.shape[1])
+        precondition(weight.rank >= 2, "PackedWeights: \(weight.shape) is not a matrix or a conv's weight")
+        let (m, k) = (weight.shape[0], weight.count / max(weight.shape[0], 1))
         rows = m
         columns = k
-        let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
-        data = [Float](unsafeUninitializedCapacity: blocks * gemmBlockRows * k) { out, initialized in
+        shape = weight.shape
+        data = [Float](unsafeUninitializedCapacity: packedWeightCount(rows: m, columns: k)) { out, initialized in
             weight.data.withUnsafeBufferPointer { wp in
-                let (from, to) = (wp.baseAddress!, out.baseAddress!)
-                Engine.parallelFor(blocks) { b in
-                    let block = to + b * gemmBlockRows * k
-                    for r in 0..<gemmBlockRows {
-                        let row = gemmBlockRows * b + r
-                        if row < m {
-                            for p in 0..<k { block[p * gemmBlockRows + r] = from[row * k + p] }
-                        } else {
-                            for p in 0..<k { block[p * gemmBlockRows + r] = 0 }
-                        }
-                    }
-                }
+                packWeightRows(wp.baseAddress!, rows: m, columns: k, into: out.baseAddress!)
             }
             initialized = out.count
+        }
+    }
+
+    /// The weight in its own shape and order again (for the rare products the micro-kernel does not take).
+    public func unpacked() -> Tensor {
+        var plain = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            let (block, lane) = (r / gemmBlockRows, r % gemmBlockRows)
+            for p in 0..<columns { plain[r * columns + p] = data[(block * columns + p) * gemmBlockRows + lane] }
+        }
+        return Tensor(shape: shape, data: plain)
+    }
+}
+
+/// Floats that M×K weights take when packed: whole blocks of eight rows.
+func packedWeightCount(rows m: Int, columns k: Int) -> Int {
+    (m + gemmBlockRows - 1) / gemmBlockRows * gemmBlockRows * k
+}
+
+/// Packs row-major W (M×K, rows `ld` apart, K by default) into `PackedWeights`' layout at `to`, each column p multiplied by scale[p] when given
+/// (a squeeze-excite gate folded into the weights). Blocks in parallel.
+func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, ld: Int? = nil,
+                    into to: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>? = nil) {
+    let ld = ld ?? k
+    let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
+    Engine.parallelFor(blocks, minimumPerThread: max(1, 4096 / max(k, 1))) { b in
+        let block = to + b * gemmBlockRows * k
+        for r in 0..<gemmBlockRows {
+            let row = gemmBlockRows * b + r
+            if row >= m {
+                for p in 0..<k { block[p * gemmBlockRows + r] = 0 }
+            } else if let scale {
+                for p in 0..<k { block[p * gemmBlockRows + r] = from[row * ld + p] * scale[p] }
+            } else {
+                for p in 0..<k { block[p * gemmBlockRows + r] = from[row * ld + p] }
+            }
         }
     }
 }
@@ -257,34 +385,41 @@ private func fused(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
 }
 
-/// out[8×32] = initial (per row) + W[8×K] · X[K×32]. Sixteen accumulators (row r, half h) stay in registers;
-/// each step loads one row of X as two vectors and broadcasts one weight per row.
+/// out[8×32] = initial (per row) + W[8×K] · X[K×32], or out += W·X when `initial` is nil (the next run of K).
+/// W is one packed block (`PackedWeights`: the eight weights of step p at w + 8p), X has rows ldx apart. Sixteen
+/// accumulators (row r, half h) stay in registers; each step loads one row of X as two vectors and broadcasts
+/// the eight weights from fixed offsets of one pointer. (With W as eight rows at run-time strides, the compiler
+/// walked them through one chained address register, seven dependent adds a step: on a core with two 512-bit
+/// FMA ports that chain, not the FMAs, set the pace.)
 @inline(never)
-private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
-                         initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
-    var c00 = Lanes(repeating: initial[0]), c01 = c00
-    var c10 = Lanes(repeating: initial[1]), c11 = c10
-    var c20 = Lanes(repeating: initial[2]), c21 = c20
-    var c30 = Lanes(repeating: initial[3]), c31 = c30
-    var c40 = Lanes(repeating: initial[4]), c41 = c40
-    var c50 = Lanes(repeating: initial[5]), c51 = c50
-    var c60 = Lanes(repeating: initial[6]), c61 = c60
-    var c70 = Lanes(repeating: initial[7]), c71 = c70
-    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
-    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
-    var xp = x, o = 0
+private func microKernel(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
+                         initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    var c00: Lanes, c01: Lanes, c10: Lanes, c11: Lanes, c20: Lanes, c21: Lanes, c30: Lanes, c31: Lanes
+    var c40: Lanes, c41: Lanes, c50: Lanes, c51: Lanes, c60: Lanes, c61: Lanes, c70: Lanes, c71: Lanes
+    if let initial {
+        c00 = Lanes(repeating: initial[0]); c01 = c00; c10 = Lanes(repeating: initial[1]); c11 = c10
+        c20 = Lanes(repeating: initial[2]); c21 = c20; c30 = Lanes(repeating: initial[3]); c31 = c30
+        c40 = Lanes(repeating: initial[4]); c41 = c40; c50 = Lanes(repeating: initial[5]); c51 = c50
+        c60 = Lanes(repeating: initial[6]); c61 = c60; c70 = Lanes(repeating: initial[7]); c71 = c70
+    } else {
+        c00 = load(out); c01 = load(out + 16); c10 = load(out + ldo); c11 = load(out + ldo + 16)
+        c20 = load(out + 2 * ldo); c21 = load(out + 2 * ldo + 16); c30 = load(out + 3 * ldo); c31 = load(out + 3 * ldo + 16)
+        c40 = load(out + 4 * ldo); c41 = load(out + 4 * ldo + 16); c50 = load(out + 5 * ldo); c51 = load(out + 5 * ldo + 16)
+        c60 = load(out + 6 * ldo); c61 = load(out + 6 * ldo + 16); c70 = load(out + 7 * ldo); c71 = load(out + 7 * ldo + 16)
+    }
+    var xp = x, wp = w
     for _ in 0..<k {
         let x0 = load(xp), x1 = load(xp + 16)
         xp += ldx
-        var b = Lanes(repeating: w0[o]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
-        b = Lanes(repeating: w1[o]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
-        b = Lanes(repeating: w2[o]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
-        b = Lanes(repeating: w3[o]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
-        b = Lanes(repeating: w4[o]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
-        b = Lanes(repeating: w5[o]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
-        b = Lanes(repeating: w6[o]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
-        b = Lanes(repeating: w7[o]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
-        o += kStride
+        var b = Lanes(repeating: wp[0]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
+        b = Lanes(repeating: wp[1]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
+        b = Lanes(repeating: wp[2]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
+        b = Lanes(repeating: wp[3]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
+        b = Lanes(repeating: wp[4]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
+        b = Lanes(repeating: wp[5]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
+        b = Lanes(repeating: wp[6]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
+        b = Lanes(repeating: wp[7]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
+        wp += gemmBlockRows
     }
     store(c00, out); store(c01, out + 16)
     store(c10, out + ldo); store(c11, out + ldo + 16)
@@ -296,28 +431,46 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int
     store(c70, out + 7 * ldo); store(c71, out + 7 * ldo + 16)
 }
 
-/// out[8×16] = initial (per row) + W[8×K] · X[K×16]: the half-width kernel for the last 16 (or padded) columns.
+/// out[8×16] = initial (per row) + W[8×K] · X[K×16], or out += W·X when `initial` is nil: the half-width kernel
+/// for the last 16 (or padded) columns.
 @inline(never)
-private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
-                           initial: SIMD8<Float>, out: UnsafeMutablePointer<Float>, ldo: Int) {
-    var c0 = Lanes(repeating: initial[0]), c1 = Lanes(repeating: initial[1])
-    var c2 = Lanes(repeating: initial[2]), c3 = Lanes(repeating: initial[3])
-    var c4 = Lanes(repeating: initial[4]), c5 = Lanes(repeating: initial[5])
-    var c6 = Lanes(repeating: initial[6]), c7 = Lanes(repeating: initial[7])
-    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
-    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
-    var xp = x, o = 0
+private func microKernel16(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
+                           initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    var c0: Lanes, c1: Lanes, c2: Lanes, c3: Lanes, c4: Lanes, c5: Lanes, c6: Lanes, c7: Lanes
+    if let initial {
+        c0 = Lanes(repeating: initial[0]); c1 = Lanes(repeating: initial[1])
+        c2 = Lanes(repeating: initial[2]); c3 = Lanes(repeating: initial[3])
+        c4 = Lanes(repeating: initial[4]); c5 = Lanes(repeating: initial[5])
+        c6 = Lanes(repeating: initial[6]); c7 = Lanes(repeating: initial[7])
+    } else {
+        c0 = load(out); c1 = load(out + ldo); c2 = load(out + 2 * ldo); c3 = load(out + 3 * ldo)
+        c4 = load(out + 4 * ldo); c5 = load(out + 5 * ldo); c6 = load(out + 6 * ldo); c7 = load(out + 7 * ldo)
+    }
+    var xp = x, wp = w
     for _ in 0..<k {
         let x0 = load(xp)
         xp += ldx
-        c0 = fused(c0, Lanes(repeating: w0[o]), x0); c1 = fused(c1, Lanes(repeating: w1[o]), x0)
-        c2 = fused(c2, Lanes(repeating: w2[o]), x0); c3 = fused(c3, Lanes(repeating: w3[o]), x0)
-        c4 = fused(c4, Lanes(repeating: w4[o]), x0); c5 = fused(c5, Lanes(repeating: w5[o]), x0)
-        c6 = fused(c6, Lanes(repeating: w6[o]), x0); c7 = fused(c7, Lanes(repeating: w7[o]), x0)
-        o += kStride
+        c0 = fused(c0, Lanes(repeating: wp[0]), x0); c1 = fused(c1, Lanes(repeating: wp[1]), x0)
+        c2 = fused(c2, Lanes(repeating: wp[2]), x0); c3 = fused(c3, Lanes(repeating: wp[3]), x0)
+        c4 = fused(c4, Lanes(repeating: wp[4]), x0); c5 = fused(c5, Lanes(repeating: wp[5]), x0)
+        c6 = fused(c6, Lanes(repeating: wp[6]), x0); c7 = fused(c7, Lanes(repeating: wp[7]), x0)
+        wp += gemmBlockRows
     }
     store(c0, out); store(c1, out + ldo); store(c2, out + 2 * ldo); store(c3, out + 3 * ldo)
     store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
+}
+
+/// Copies the K×`width` block of X at `x` (row stride ldx; width 32 or 16) into `panel`, rows `width` floats apart.
+private func packColumns(_ x: UnsafePointer<Float>, ldx: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>) {
+    if width == gemmBlockColumns {
+        for p in 0..<k {
+            let from = x + p * ldx
+            store(load(from), panel + p * gemmBlockColumns)
+            store(load(from + 16), panel + p * gemmBlockColumns + 16)
+        }
+    } else {
+        for p in 0..<k { store(load(x + p * ldx), panel + p * 16) }
+    }
 }
 
 /// y[i] += r[i] for `count` floats.
@@ -327,19 +480,26 @@ func addInPlace(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ c
     while i < count { y[i] += r[i]; i += 1 }
 }
 
-/// initial + W[8×K] · x for one column x (K contiguous floats) and a packed block of W: one 8-lane multiply-add
-/// per k, summed in k order like the micro-kernels. The packed weights' counterpart of `dot`.
+/// initial + W[8×K] · x for one column x (K contiguous floats) and a packed block of W: 8-lane multiply-adds
+/// into four partial sums (k mod 4), added in a fixed order at the end. The packed weights' counterpart of `dot`.
+/// With one sum, each step waited for the last (4 cycles a step): on a 7×7 map (49 = 32 + 16 + 1 columns) the
+/// one column took as long as half the 32-column block.
 private func packedColumn(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, initial: SIMD8<Float>) -> SIMD8<Float> {
-    var acc = initial
-    for p in 0..<k {
-        let column = UnsafeRawPointer(w + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self)
+    @inline(__always) func column(_ p: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(w + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) func step(_ acc: inout SIMD8<Float>, _ p: Int) {
         #if DEEPSCOPE_FMA
-        acc = acc.addingProduct(column, SIMD8(repeating: x[p]))
+        acc = acc.addingProduct(column(p), SIMD8(repeating: x[p]))
         #else
-        acc += column * SIMD8(repeating: x[p])
+        acc += column(p) * SIMD8(repeating: x[p])
         #endif
     }
-    return acc
+    var (a0, a1, a2, a3) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+    var p = 0
+    while p + 4 <= k { step(&a0, p); step(&a1, p + 1); step(&a2, p + 2); step(&a3, p + 3); p += 4 }
+    while p < k { step(&a0, p); p += 1 }
+    return initial + ((a0 + a1) + (a2 + a3))
 }
 
 /// Σ a[i]·b[i] over `count` floats: four 16-lane partial sums (k in steps of 64), then a scalar tail, then
@@ -357,3 +517,4 @@ private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: 
     while i < count { total += a[i] * b[i]; i += 1 }
     return total
 }
+

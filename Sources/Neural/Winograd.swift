@@ -19,8 +19,9 @@
 public struct WinogradFilter: Sendable {
     /// Output and input channels.
     public let k: Int, c: Int
-    /// [16][K][C].
+    /// [16] × K×C in `PackedWeights`' layout (`packedStride` floats each): the sixteen products' weights.
     let u: [Float]
+    var packedStride: Int { packedWeightCount(rows: k, columns: c) }
 
     /// - Parameter weight: [K, C, 3, 3], as PyTorch stores a conv's weight.
     public init(weight: Tensor) {
@@ -29,7 +30,7 @@ public struct WinogradFilter: Sendable {
         let (k, c) = (weight.shape[0], weight.shape[1])
         self.k = k
         self.c = c
-        u = [Float](unsafeUninitializedCapacity: 16 * k * c) { out, initialized in
+        let plain = [Float](unsafeUninitializedCapacity: 16 * k * c) { out, initialized in
             let plane = k * c, chunks = (c + lanes - 1) / lanes
             weight.data.withUnsafeBufferPointer { wp in
                 Engine.parallelFor(k, minimumPerThread: 8) { kk in
@@ -65,6 +66,15 @@ public struct WinogradFilter: Sendable {
                 }
             }
             initialized = 16 * k * c
+        }
+        let stride = packedWeightCount(rows: k, columns: c)
+        u = [Float](unsafeUninitializedCapacity: 16 * stride) { out, initialized in
+            plain.withUnsafeBufferPointer { from in
+                for xi in 0..<16 {
+                    packWeightRows(from.baseAddress! + xi * k * c, rows: k, columns: c, into: out.baseAddress! + xi * stride)
+                }
+            }
+            initialized = 16 * stride
         }
     }
 }
@@ -174,7 +184,7 @@ private func winogradBand(_ x: UnsafePointer<Float>, _ filter: WinogradFilter, _
             m.withUnsafeMutableBufferPointer { mp in
                 gemmForward(m: k, n: columns, k: c, w: up.baseAddress!, ldw: c, x: vp.baseAddress!, ldx: ld,
                             y: mp.baseAddress!, ldy: ld, bias: nil, activation: .identity,
-                            batch: 16, batchStrides: (k * c, c * ld, k * ld))
+                            batch: 16, batchStrides: (filter.packedStride, c * ld, k * ld), packedW: true)
             }
         }
     }

@@ -1,5 +1,6 @@
 // Fast kernels against their naive references on random shapes, thread-count independence, and the tape's
 // conventions (path-only backward, accumulation).
+import Foundation
 import Testing
 import TestSupport
 @testable import Neural
@@ -48,6 +49,37 @@ import TestSupport
     /// Pointwise convs from packed weights equal the plain ones (the same sums in the same order, bias and
     /// activation fused): maps narrower than a block of columns (1, 5, 18) and with tails of 1, 2 and 13 columns,
     /// output channels off the block of eight, one and two images; and the same bits with 1 and 2 threads.
+    /// A conv from packed weights gives the plain conv's bits on every path: 1×1 and im2col (stride, padding),
+    /// with a residual, and maps of under 32 outputs (which unpack the weight).
+    @Test func packedConvMatchesPlainConv() {
+        var r = SeededRandom(seed: 41)
+        // (C, K, kernel, stride, H, W)
+        for (c, k, kernel, stride, h, w) in [(5, 13, 3, 2, 15, 17), (3, 48, 3, 2, 20, 20), (16, 24, 1, 2, 14, 14),
+                                             (7, 9, 3, 1, 9, 9), (6, 10, 1, 1, 5, 5), (4, 12, 3, 1, 4, 4)] {
+            let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c, kernel, kernel]), b = r.tensor([k])
+            let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride),
+                                   padding: Padding2D(kernel / 2, kernel / 2), dilation: 1, groups: 1)
+            let residual = r.tensor(geo.outputShape)
+            let plain = conv2dForward(x, wt, b, geo, activation: .relu, residual: residual)
+            let packed = convForwardPacked(x, PackedWeights(wt), b, geo, activation: .relu, residual: residual)
+            #expect(packed.shape == plain.shape)
+            #expect(packed.data == plain.data, "packed conv \(c)→\(k) \(kernel)x\(kernel)/\(stride) at \(h)×\(w)")
+        }
+        let wt = r.tensor([5, 3, 2, 2])
+        #expect(PackedWeights(wt).unpacked().data == wt.data && PackedWeights(wt).unpacked().shape == wt.shape)
+    }
+
+    /// Where OpenBLAS does not know the CPU (Debian's 0.3.21 on Emerald Rapids fell back to Prescott's SSE3
+    /// kernels, a fifth of the speed), the engine re-selects its kernels by the CPU's features.
+    @Test func openBLASRunsKernelsForThisCPU() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+        let features = Set(flags.split(separator: " ").map(String.init))
+        guard features.isSuperset(of: ["avx2", "fma"]) else { return }
+        #expect(Engine.blasCoreName.lowercased() != "prescott", "OpenBLAS runs \(Engine.blasCoreName) kernels on an AVX2 CPU")
+    }
+
     @Test func packedPointwiseConvMatchesPlain() {
         var r = SeededRandom(seed: 37)
         let saved = Engine.threads
@@ -61,7 +93,7 @@ import TestSupport
             var runs: [[Float]] = []
             for threads in [1, 2] {
                 Engine.threads = threads
-                let y = pointwiseForwardPacked(x, packed, b, geo, activation: .silu)
+                let y = convForwardPacked(x, packed, b, geo, activation: .silu)
                 expectClose(y.data, naive, atol: 1e-5, rtol: 1e-5, "packed 1×1 \(c)→\(k) at \(h)×\(w)")
                 runs.append(y.data)
             }
@@ -135,7 +167,10 @@ import TestSupport
                           // X rows ≥ 4096 floats apart: slabs packed into panels first (tails: 16 + 5, and 2).
                           (37, 4117, 11), (32, 4098, 9),
                           // X of ≥ 192 Ki floats: narrow slabs, slab-major (tail 16 + 12).
-                          (20, 700, 300)] {
+                          (20, 700, 300),
+                          // K ≥ 512 over X of ≥ 192 Ki floats: the deep path's 96-column slabs (edge rows, a
+                          // 16-block; a tail of 5).
+                          (27, 400, 520), (33, 389, 512)] {
             let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
             let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
             var expected = [Float](repeating: 0, count: m * ldy)
