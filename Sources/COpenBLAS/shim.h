@@ -1,4 +1,5 @@
-// OpenBLAS's CBLAS interface for the Neural engine, plus its thread controls and the allocator setting.
+// OpenBLAS's CBLAS interface for the Neural engine, plus its thread controls, the allocator setting and a
+// prefetch hint.
 #ifndef DEEPSCOPE_COPENBLAS_SHIM_H
 #define DEEPSCOPE_COPENBLAS_SHIM_H
 #include <cblas.h>
@@ -37,6 +38,16 @@ static inline int ds_blas_reselect_core(void) {
 #endif
 }
 static inline const char *ds_blas_core_name(void) { return openblas_get_corename(); }
+
+// A hint to fetch the cache line at p (for reading) ahead of use: the engine's products ask for the next block
+// of weights while they multiply the current one, since a network's weights come from DRAM on every pass.
+static inline void ds_prefetch(const void *p) {
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+}
 
 // The engine's allocator settings (Engine.swift): glibc's mmap and trim thresholds; a no-op elsewhere.
 #if defined(__GLIBC__)

@@ -120,11 +120,11 @@ public final class EfficientNet: Network {
             }
         }
         func unit(_ path: String, _ input: Int, _ output: Int, kernel: Int = 1, stride: Int = 1, groups: Int = 1,
-                  norm: String, gated: Bool = false) -> ConvUnit {
+                  norm: String) -> ConvUnit {
             names.append(path); names.append(norm)
             return ConvUnit(path: path, input: input, output: output, kernel: kernel, stride: stride, groups: groups,
                             bias: false, padding: rule(kernel, stride, size), norm: norm, eps: eps,
-                            normIncludesActivation: timmBN, packed: !gated, keys: keys)
+                            normIncludesActivation: timmBN, packed: true, keys: keys)
         }
 
         // MARK: Stem
@@ -151,7 +151,7 @@ public final class EfficientNet: Network {
                 se = SqueezeExcite(reducePath: path + "._se_reduce", expandPath: path + "._se_expand", channels: mid,
                                    squeezed: max(1, Int(Double(b.input) * 0.25)), keys: keys)
                 size = (size + b.stride - 1) / b.stride
-                project = unit(path + "._project_conv", mid, b.output, norm: path + "._bn2", gated: true)
+                project = unit(path + "._project_conv", mid, b.output, norm: path + "._bn2")
             } else {
                 // timm sizes the squeeze from the block input as round(mid · 0.25 / expand), Python rounding.
                 let squeezed = Int((Double(mid) * (0.25 / Double(b.expand))).rounded(.toNearestOrEven))
@@ -161,8 +161,8 @@ public final class EfficientNet: Network {
                 se = SqueezeExcite(reducePath: path + ".se.conv_reduce", expandPath: path + ".se.conv_expand",
                                    channels: mid, squeezed: max(1, squeezed), keys: keys)
                 size = (size + b.stride - 1) / b.stride
-                project = b.expand == 1 ? unit(path + ".conv_pw", mid, b.output, norm: path + ".bn2", gated: true)
-                    : unit(path + ".conv_pwl", mid, b.output, norm: path + ".bn3", gated: true)
+                project = b.expand == 1 ? unit(path + ".conv_pw", mid, b.output, norm: path + ".bn2")
+                    : unit(path + ".conv_pwl", mid, b.output, norm: path + ".bn3")
             }
             names.append(path)
             // efficientnet_pytorch decodes a stage's stride as a list ([1]), so its `stride == 1` test fails for

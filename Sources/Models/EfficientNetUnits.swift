@@ -70,8 +70,8 @@ struct ConvUnit: Sendable {
         let bn = normPath.map { BatchNormParams(path: $0, channels: output, eps: eps, keys: keys) }
         weight = w; self.bias = b; norm = bn
         self.normIncludesActivation = normIncludesActivation
-        // Convs with one group keep their folded weights packed (see `PackedWeights`), except those whose weights
-        // a squeeze-excite gate scales per call (`packed: false`, the projections: conv2d packs them scaled).
+        // Convs with one group keep their folded weights packed (see `PackedWeights`; a squeeze-excite gate scales
+        // the packed weights per call, or the input where that is smaller). `packed: false` keeps them plain.
         folded = bn.map {
             let (weight, bias) = foldBatchNorm(convWeight: w, convBias: b, gamma: $0.gamma, beta: $0.beta,
                                                mean: $0.mean, var: $0.variance, eps: $0.eps)
@@ -98,9 +98,11 @@ struct ConvUnit: Sendable {
                                 padding: pad, groups: groups, activation: activation, inputScale: inputScale,
                                 residual: residual)
             case .packed(let packed):
-                let x = inputScale.map { g.multiply(x, $0) } ?? x
+                let pointwise = kernel == 1 && stride == 1 && pad == .zero
+                let x = inputScale.map { pointwise ? x : g.multiply(x, $0) } ?? x
                 return g.conv2d(x, packed: packed, bias: Variable(folded.bias), stride: Size2D(stride, stride),
-                                padding: pad, activation: activation, residual: residual)
+                                padding: pad, activation: activation, inputScale: pointwise ? inputScale : nil,
+                                residual: residual)
             }
         }
         // Exact: the unit's own module outputs, then the residual.

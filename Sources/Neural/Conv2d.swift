@@ -150,41 +150,69 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
 /// (`PackedWeights`, the weight [K, C, R, S] as K × C·R·S), image by image: 1×1 stride-1 maps straight from the
 /// input, others through im2col. Maps of under 32 outputs, which the micro-kernel does not take, go through the
 /// plain path with the weight unpacked.
+/// `inputScale` ([N·C], 1×1 convs only) multiplies input channel c of sample n first, scaling whichever is
+/// smaller as `conv2dForward` does (the same bits): the weights, packed, or the input.
 func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ geo: ConvGeometry,
-                       activation: Activation, residual: Tensor? = nil) -> Tensor {
+                       activation: Activation, inputScale: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
     precondition(geo.groups == 1 && packed.shape == [geo.k, geo.c, geo.r, geo.s],
                  "conv2d: packed weights \(packed.shape) do not fit the convolution \(geo)")
     if let bias { precondition(bias.count == geo.k, "conv2d: bias has \(bias.count) values for \(geo.k) channels") }
     if let residual {
         precondition(residual.shape == geo.outputShape, "conv2d: residual \(residual.shape) is not \(geo.outputShape)")
     }
+    if let inputScale {
+        precondition(geo.isPointwise && inputScale.count == geo.n * geo.c,
+                     "conv2d: inputScale needs a 1×1 conv and N·C factors")
+    }
     let pq = geo.p * geo.q, rows = geo.colRows
     guard pq >= gemmBlockColumns else {
-        return conv2dForward(x, packed.unpacked(), bias, geo, activation: activation, residual: residual)
+        return conv2dForward(x, packed.unpacked(), bias, geo, activation: activation, inputScale: inputScale,
+                             residual: residual)
     }
-    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise ? 0 : rows * pq) { $1 = $0.count }
+    let scalesInput = inputScale != nil && geo.k > pq
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise && !scalesInput ? 0 : rows * pq) { $1 = $0.count }
+    var scaled = [Float](unsafeUninitializedCapacity: inputScale != nil && !scalesInput ? packed.data.count : 0) {
+        $1 = $0.count
+    }
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     y.data.withUnsafeMutableBufferPointer { yp in
         x.data.withUnsafeBufferPointer { xp in
           (residual?.data ?? []).withUnsafeBufferPointer { rp in
             packed.data.withUnsafeBufferPointer { wp in
               col.withUnsafeMutableBufferPointer { cp in
+              scaled.withUnsafeMutableBufferPointer { sp in
+              (inputScale?.data ?? []).withUnsafeBufferPointer { factors in
                 (bias?.data ?? []).withUnsafeBufferPointer { bp in
                     for n in 0..<geo.n {
                         let image = xp.baseAddress! + n * geo.c * geo.h * geo.w
+                        var weights = wp.baseAddress!
                         let source: UnsafePointer<Float>
-                        if geo.isPointwise {
+                        if inputScale != nil && scalesInput {
+                            let (sn, to) = (factors.baseAddress! + n * geo.c, cp.baseAddress!)
+                            Engine.parallelFor(geo.c, minimumPerThread: max(1, 16_384 / max(pq, 1))) { c in
+                                let (planeFrom, planeTo, factor) = (image + c * pq, to + c * pq, sn[c])
+                                for i in 0..<pq { planeTo[i] = planeFrom[i] * factor }
+                            }
+                            source = UnsafePointer(to)
+                        } else if geo.isPointwise {
                             source = image
                         } else {
                             im2col(image, geo, into: cp.baseAddress!)
                             source = UnsafePointer(cp.baseAddress!)
                         }
-                        gemmForward(m: geo.k, n: pq, k: rows, w: wp.baseAddress!, ldw: rows, x: source, ldx: pq,
+                        if inputScale != nil && !scalesInput {
+                            scalePackedWeights(wp.baseAddress!, rows: geo.k, columns: geo.c,
+                                               scale: factors.baseAddress! + n * geo.c, into: sp.baseAddress!)
+                            weights = UnsafePointer(sp.baseAddress!)
+                        }
+                        gemmForward(m: geo.k, n: pq, k: rows, w: weights, ldw: rows, x: source, ldx: pq,
                                     y: yp.baseAddress! + n * geo.k * pq, ldy: pq,
                                     bias: bias == nil ? nil : bp.baseAddress!, activation: activation, packedW: true,
                                     residual: residual == nil ? nil : rp.baseAddress! + n * geo.k * pq)
                     }
                 }
+              }
+              }
               }
             }
           }
@@ -437,16 +465,21 @@ extension Graph {
     /// its folded weights in the micro-kernel's order instead of the plain ones. `residual` as in
     /// `conv2d(_:weight:)`. Not for recording graphs (no backward).
     public func conv2d(_ x: Variable, packed: PackedWeights, bias: Variable? = nil, stride: Size2D = 1,
-                       padding: Padding2D = .zero, activation: Activation = .identity,
+                       padding: Padding2D = .zero, activation: Activation = .identity, inputScale: Variable? = nil,
                        residual: Variable? = nil) -> Variable {
         precondition(!isRecording, "conv2d(packed:) has no backward; a recording graph needs the plain weight")
         precondition(packed.shape.count == 4, "conv2d: packed weights \(packed.shape) are not a conv's [K, C, R, S]")
         let geo = ConvGeometry(input: x.shape, weight: packed.shape, stride: stride, padding: padding,
                                dilation: 1, groups: 1)
-        let path = geo.isPointwise ? "conv 1x1 packed" : "conv im2col packed"
+        if let scale = inputScale {
+            precondition(scale.shape == [geo.n, geo.c, 1, 1] && geo.isPointwise,
+                         "conv2d: inputScale \(scale.shape) needs a 1×1 conv and [\(geo.n), \(geo.c), 1, 1]")
+        }
+        let path = inputScale != nil ? "conv 1x1 packed input-scaled" : geo.isPointwise ? "conv 1x1 packed" : "conv im2col packed"
         let plus = residual == nil ? "" : " +residual"
         return Variable(timed("\(path) \(geo.r)x\(geo.s)/\(geo.stride.h) \(geo.c)→\(geo.k) at \(geo.h)×\(geo.w)\(plus)") {
-            convForwardPacked(x.tensor, packed, bias?.tensor, geo, activation: activation, residual: residual?.tensor)
+            convForwardPacked(x.tensor, packed, bias?.tensor, geo, activation: activation, inputScale: inputScale?.tensor,
+                              residual: residual?.tensor)
         })
     }
 

@@ -91,6 +91,7 @@ struct BenchModelCommand: ParsableCommand {
         if let gradcam { fields.append(("forward_gradcam_ms", String(format: "%.2f", gradcam))) }
         fields.append(("peak_rss_mb", String(format: "%.1f", Double(usage.ru_maxrss) / 1024)))
         fields.append(("weights", random ? "\"random (seeded; timing only)\"" : "\"\(spec.weights!.path)\""))
+        fields.append(("blas_core", "\"\(Engine.blasCoreName)\""))
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 
