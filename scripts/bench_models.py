@@ -92,6 +92,8 @@ def main():
     import torch
     import onnxruntime as ort
 
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"cpu: {cpu}; onnxruntime {ort.__version__}, torch {torch.__version__}")
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs; "
           f"median over {args.rounds} alternating rounds of the median of {args.runs} runs, ms")
     print("model      size threads batch  deepscope  ds+gradcam  ds_rss_MB  onnxruntime  pytorch  ds/ort  ds/torch  cam/fwd")
