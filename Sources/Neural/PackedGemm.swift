@@ -42,22 +42,24 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                  batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false,
                  residual: UnsafePointer<Float>? = nil) {
     guard m > 0 && n > 0 && batch > 0 else { return }
-    guard packedW else {
-        let count = packedWeightCount(rows: m, columns: k)
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: batch * count)
-        defer { packed.deallocate() }
-        for b in 0..<batch {
-            packWeightRows(w + b * batchStrides.w, rows: m, columns: k, ld: ldw, into: packed + b * count)
-        }
-        gemmForward(m: m, n: n, k: k, w: packed, ldw: k, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias,
-                    activation: activation, batch: batch, batchStrides: (count, batchStrides.x, batchStrides.y),
-                    packedW: true, residual: residual)
-        return
-    }
     let rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows, edgeRows = m - (rowBlocks - 1) * gemmBlockRows
-    if k >= 512 && k * n >= 192 << 10 && rowBlocks >= 4
-        && gemmForwardDeep(m: m, n: n, k: k, w: w, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias, activation: activation,
-                           batch: batch, batchStrides: batchStrides, residual: residual) {
+    if k >= 512 && k * n >= 192 << 10 && rowBlocks >= 4 && (n + 95) / 96 >= 2 * Engine.threads {
+        // Deep and wide (see `gemmForwardDeep`); row-major weights are packed for it first (a copy of M×K against
+        // M×K×N multiply-adds with N ≥ 192).
+        guard packedW else {
+            let count = packedWeightCount(rows: m, columns: k)
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: batch * count)
+            defer { packed.deallocate() }
+            for b in 0..<batch {
+                packWeightRows(w + b * batchStrides.w, rows: m, columns: k, ld: ldw, into: packed + b * count)
+            }
+            gemmForwardDeep(m: m, n: n, k: k, w: packed, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias,
+                            activation: activation, batch: batch, batchStrides: (count, batchStrides.x, batchStrides.y),
+                            residual: residual)
+            return
+        }
+        gemmForwardDeep(m: m, n: n, k: k, w: w, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias, activation: activation,
+                        batch: batch, batchStrides: batchStrides, residual: residual)
         return
     }
     // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
@@ -91,9 +93,24 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             }
         }
     }
+    // Row-major W (not packed: a recording graph's plain weights, packed per call for nothing but this product):
+    // its last row block zero-padded to eight rows, made once per product.
+    let edgeSize = !packedW && edgeRows < gemmBlockRows ? gemmBlockRows * k : 0
+    let edgeWs = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batch * edgeSize))
+    defer { edgeWs.deallocate() }
+    if edgeSize > 0 {
+        for b in 0..<batch {
+            let (w, edgeW) = (w + b * batchStrides.w, edgeWs + b * edgeSize)
+            for r in 0..<gemmBlockRows {
+                if r < edgeRows { (edgeW + r * k).update(from: w + ((rowBlocks - 1) * gemmBlockRows + r) * ldw, count: k) }
+                else { (edgeW + r * k).update(repeating: 0, count: k) }
+            }
+        }
+    }
     Engine.parallelFor(batch * slabs * groups) { index in
         let b = index / (slabs * groups), slab = index / groups % slabs, group = index % groups
         let (x, w, y) = (x + b * batchStrides.x, w + b * batchStrides.w, y + b * batchStrides.y)
+        let edgeW = UnsafePointer(edgeWs + b * edgeSize)
         let residual = residual.map { $0 + b * batchStrides.y }
         let tailX = UnsafePointer(tailXs + b * tailSize)
         let blocks = (slab * fullBlocks / slabs)..<((slab + 1) * fullBlocks / slabs)
@@ -127,12 +144,18 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             // Unit `unit` of row block `rowBlock` over this run.
             func step(_ unit: Int, _ rowBlock: Int) {
                 let r0 = rowBlock * gemmBlockRows
-                let wBlock = w + r0 * k + k0 * gemmBlockRows
+                // Where W's element (r, p) of this block and run lies: wBlock + r·ldw + p·kStride.
+                let (wBlock, wStride, kStride) = packedW ? (w + r0 * k + k0 * gemmBlockRows, 1, gemmBlockRows)
+                    : edgeSize > 0 && rowBlock == rowBlocks - 1 ? (edgeW + k0, k, 1) : (w + r0 * ldw + k0, ldw, 1)
                 // The next row block's weights for this run, on their way while this one multiplies: a network's
                 // weights come from DRAM on every pass, in chunks too short for the hardware prefetcher
                 // (272→1632 over 7×7 on one core with 114 MB of cold weights: 90 → 101 GFLOP/s).
                 if unit == 0 && rowBlock + 1 < rows.upperBound {
-                    prefetch(wBlock + gemmBlockRows * k, count: kc * gemmBlockRows)
+                    if packedW {
+                        prefetch(wBlock + gemmBlockRows * k, count: kc * gemmBlockRows)
+                    } else if rowBlock + 2 < rowBlocks {
+                        for r in 0..<gemmBlockRows { prefetch(wBlock + (gemmBlockRows + r) * ldw, count: kc) }
+                    }
                 }
                 let initial: SIMD8<Float>? = run > 0 ? nil : rowBias(bias, r0, m)
                 let blockRows = min(gemmBlockRows, m - r0)
@@ -141,13 +164,15 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                     let slot = rowBlock - rows.lowerBound
                     if tail >= 3 {
                         let out = tailY + slot * gemmBlockRows * 16
-                        microKernel16(k: kc, w: wBlock, x: tailX + k0 * 16, ldx: 16, initial: initial, out: out, ldo: 16)
+                        microKernel16(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: tailX + k0 * 16, ldx: 16,
+                                      initial: initial, out: out, ldo: 16)
                         guard last else { return }
                         for r in 0..<blockRows { (y + (r0 + r) * ldy + tailStart).update(from: out + r * 16, count: tail) }
                     } else {
                         for j in 0..<tail {
                             let carried = initial ?? sums[slot * tail + j]
-                            sums[slot * tail + j] = packedColumn(k: kc, w: wBlock, x: tailX + j * k + k0, initial: carried)
+                            sums[slot * tail + j] = packedColumn(k: kc, w: wBlock, ldw: wStride, kStride: kStride,
+                                                                 x: tailX + j * k + k0, initial: carried)
                         }
                         guard last else { return }
                         for j in 0..<tail { for r in 0..<blockRows { y[(r0 + r) * ldy + tailStart + j] = sums[slot * tail + j][r] } }
@@ -163,9 +188,11 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                 let edge = ownsEdge && rowBlock == rowBlocks - 1
                 let (out, ldo) = edge ? (edgeY + (column - firstColumn), width) : (y + r0 * ldy + column, ldy)
                 if isHalf {
-                    microKernel16(k: kc, w: wBlock, x: xj, ldx: 16, initial: initial, out: out, ldo: ldo)
+                    microKernel16(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, ldx: 16, initial: initial,
+                                  out: out, ldo: ldo)
                 } else {
-                    microKernel(k: kc, w: wBlock, x: xj, ldx: gemmBlockColumns, initial: initial, out: out, ldo: ldo)
+                    microKernel(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, ldx: gemmBlockColumns,
+                                initial: initial, out: out, ldo: ldo)
                 }
                 guard last else { return }
                 if edge {
@@ -191,17 +218,16 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
 /// 136 GFLOP/s, on two 278 against 211; the kernel's prologue and epilogue per run cost more than X from L2).
 /// Items are slabs of 96 columns; each copies its slab's full blocks over all of K into a panel (in L2), then
 /// every row block of W (8×K, in L1) passes over the slab's blocks, and the 16-block and the tail read X as the
-/// other path does. Returns false, doing nothing, when there are fewer than two slabs per worker.
+/// other path does. For at least two slabs per worker.
 private func gemmForwardDeep(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
                              y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?,
                              activation: Activation, batch: Int, batchStrides: (w: Int, x: Int, y: Int),
-                             residual: UnsafePointer<Float>?) -> Bool {
+                             residual: UnsafePointer<Float>?) {
     let slabWidth = 96
     let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
     let wide = n / gemmBlockColumns * gemmBlockColumns
     let half = n - wide >= 16 ? 16 : 0
     let tailStart = wide + half, tail = n - tailStart
-    guard slabs >= 2 * Engine.threads else { return false }
     // Packs columns `cols` of image b's X over all of K: full blocks (block j at panel + 32·j·K), then the 16-block
     // and the tail, each zero-padded to 16 columns, where `cols` reaches them.
     func pack(_ b: Int, _ cols: Range<Int>, _ panel: UnsafeMutablePointer<Float>) {
@@ -248,18 +274,18 @@ private func gemmForwardDeep(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, x:
                 }
                 for j in 0..<fullBlocks {
                     block(cols.lowerBound + j * gemmBlockColumns, width: gemmBlockColumns, full: true) { out, ldo in
-                        microKernel(k: k, w: wBlock, x: panel + j * gemmBlockColumns * k, ldx: gemmBlockColumns,
+                        microKernel(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: panel + j * gemmBlockColumns * k, ldx: gemmBlockColumns,
                                     initial: initial, out: out, ldo: ldo)
                     }
                 }
                 if edge && half > 0 {
                     block(wide, width: 16, full: true) { out, ldo in
-                        microKernel16(k: k, w: wBlock, x: halfPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
+                        microKernel16(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: halfPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
                     }
                 }
                 if edge && tail > 0 {
                     block(tailStart, width: tail, full: false) { out, ldo in
-                        microKernel16(k: k, w: wBlock, x: tailPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
+                        microKernel16(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: tailPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
                     }
                 }
                 finish(y + r0 * ldy + cols.lowerBound, ldy, rows: blockRows, columns: cols.count,
@@ -275,7 +301,6 @@ private func gemmForwardDeep(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, x:
         pack(b, cols, panel)
         compute(b, cols, 0..<rowBlocks, panel)
     }
-    return true
 }
 
 /// Asks for the cache lines of `count` floats from `p` ahead of use.
@@ -441,14 +466,25 @@ private func fused(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes {
 }
 
 /// out[8×32] = initial (per row) + W[8×K] · X[K×32], or out += W·X when `initial` is nil (the next run of K).
-/// W is one packed block (`PackedWeights`: the eight weights of step p at w + 8p), X has rows ldx apart. Sixteen
-/// accumulators (row r, half h) stay in registers; each step loads one row of X as two vectors and broadcasts
-/// the eight weights from fixed offsets of one pointer. (With W as eight rows at run-time strides, the compiler
-/// walked them through one chained address register, seven dependent adds a step: on a core with two 512-bit
-/// FMA ports that chain, not the FMAs, set the pace.)
+/// W's element (r, p) is at w + r·ldw + p·kStride: one packed block (`PackedWeights`, ldw 1, kStride 8) or eight
+/// rows (kStride 1); X has rows ldx apart. Sixteen accumulators (row r, half h) stay in registers; each step loads
+/// one row of X as two vectors and broadcasts eight weights. The packed entry has both strides as constants, so the
+/// eight weights are read at fixed offsets from one pointer; with run-time strides the compiler walks the eight
+/// rows through one chained address register, seven dependent adds a step, which on a core with two 512-bit FMA
+/// ports (Emerald Rapids), not the FMAs, sets the pace (728×728×361 on one core: 127 → 148 GFLOP/s packed).
 @inline(never)
-private func microKernel(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
+private func microKernel(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
                          initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    if kStride == gemmBlockRows && ldw == 1 {
+        kernel8x32(k: k, w: w, ldw: 1, kStride: 8, x: x, ldx: ldx, initial: initial, out: out, ldo: ldo)
+    } else {
+        kernel8x32(k: k, w: w, ldw: ldw, kStride: kStride, x: x, ldx: ldx, initial: initial, out: out, ldo: ldo)
+    }
+}
+
+@inline(__always)
+private func kernel8x32(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
+                        initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
     var c00: Lanes, c01: Lanes, c10: Lanes, c11: Lanes, c20: Lanes, c21: Lanes, c30: Lanes, c31: Lanes
     var c40: Lanes, c41: Lanes, c50: Lanes, c51: Lanes, c60: Lanes, c61: Lanes, c70: Lanes, c71: Lanes
     if let initial {
@@ -462,19 +498,21 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float
         c40 = load(out + 4 * ldo); c41 = load(out + 4 * ldo + 16); c50 = load(out + 5 * ldo); c51 = load(out + 5 * ldo + 16)
         c60 = load(out + 6 * ldo); c61 = load(out + 6 * ldo + 16); c70 = load(out + 7 * ldo); c71 = load(out + 7 * ldo + 16)
     }
-    var xp = x, wp = w
+    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
+    var xp = x, o = 0
     for _ in 0..<k {
         let x0 = load(xp), x1 = load(xp + 16)
         xp += ldx
-        var b = Lanes(repeating: wp[0]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
-        b = Lanes(repeating: wp[1]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
-        b = Lanes(repeating: wp[2]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
-        b = Lanes(repeating: wp[3]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
-        b = Lanes(repeating: wp[4]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
-        b = Lanes(repeating: wp[5]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
-        b = Lanes(repeating: wp[6]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
-        b = Lanes(repeating: wp[7]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
-        wp += gemmBlockRows
+        var b = Lanes(repeating: w0[o]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1)
+        b = Lanes(repeating: w1[o]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1)
+        b = Lanes(repeating: w2[o]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1)
+        b = Lanes(repeating: w3[o]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1)
+        b = Lanes(repeating: w4[o]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1)
+        b = Lanes(repeating: w5[o]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1)
+        b = Lanes(repeating: w6[o]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1)
+        b = Lanes(repeating: w7[o]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1)
+        o += kStride
     }
     store(c00, out); store(c01, out + 16)
     store(c10, out + ldo); store(c11, out + ldo + 16)
@@ -487,10 +525,20 @@ private func microKernel(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float
 }
 
 /// out[8×16] = initial (per row) + W[8×K] · X[K×16], or out += W·X when `initial` is nil: the half-width kernel
-/// for the last 16 (or padded) columns.
+/// for the last 16 (or padded) columns, W as in `microKernel`.
 @inline(never)
-private func microKernel16(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
+private func microKernel16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
                            initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    if kStride == gemmBlockRows && ldw == 1 {
+        kernel8x16(k: k, w: w, ldw: 1, kStride: 8, x: x, ldx: ldx, initial: initial, out: out, ldo: ldo)
+    } else {
+        kernel8x16(k: k, w: w, ldw: ldw, kStride: kStride, x: x, ldx: ldx, initial: initial, out: out, ldo: ldo)
+    }
+}
+
+@inline(__always)
+private func kernel8x16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>, ldx: Int,
+                        initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
     var c0: Lanes, c1: Lanes, c2: Lanes, c3: Lanes, c4: Lanes, c5: Lanes, c6: Lanes, c7: Lanes
     if let initial {
         c0 = Lanes(repeating: initial[0]); c1 = Lanes(repeating: initial[1])
@@ -501,15 +549,17 @@ private func microKernel16(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Flo
         c0 = load(out); c1 = load(out + ldo); c2 = load(out + 2 * ldo); c3 = load(out + 3 * ldo)
         c4 = load(out + 4 * ldo); c5 = load(out + 5 * ldo); c6 = load(out + 6 * ldo); c7 = load(out + 7 * ldo)
     }
-    var xp = x, wp = w
+    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
+    var xp = x, o = 0
     for _ in 0..<k {
         let x0 = load(xp)
         xp += ldx
-        c0 = fused(c0, Lanes(repeating: wp[0]), x0); c1 = fused(c1, Lanes(repeating: wp[1]), x0)
-        c2 = fused(c2, Lanes(repeating: wp[2]), x0); c3 = fused(c3, Lanes(repeating: wp[3]), x0)
-        c4 = fused(c4, Lanes(repeating: wp[4]), x0); c5 = fused(c5, Lanes(repeating: wp[5]), x0)
-        c6 = fused(c6, Lanes(repeating: wp[6]), x0); c7 = fused(c7, Lanes(repeating: wp[7]), x0)
-        wp += gemmBlockRows
+        c0 = fused(c0, Lanes(repeating: w0[o]), x0); c1 = fused(c1, Lanes(repeating: w1[o]), x0)
+        c2 = fused(c2, Lanes(repeating: w2[o]), x0); c3 = fused(c3, Lanes(repeating: w3[o]), x0)
+        c4 = fused(c4, Lanes(repeating: w4[o]), x0); c5 = fused(c5, Lanes(repeating: w5[o]), x0)
+        c6 = fused(c6, Lanes(repeating: w6[o]), x0); c7 = fused(c7, Lanes(repeating: w7[o]), x0)
+        o += kStride
     }
     store(c0, out); store(c1, out + ldo); store(c2, out + 2 * ldo); store(c3, out + 3 * ldo)
     store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
@@ -535,13 +585,18 @@ func addInPlace(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ c
     while i < count { y[i] += r[i]; i += 1 }
 }
 
-/// initial + W[8×K] · x for one column x (K contiguous floats) and a packed block of W: 8-lane multiply-adds
-/// into four partial sums (k mod 4), added in a fixed order at the end. The packed weights' counterpart of `dot`.
+/// initial + W[8×K] · x for one column x (K contiguous floats), W as in `microKernel`: 8-lane multiply-adds
+/// into four partial sums (k mod 4), added in a fixed order at the end — the same sums for packed and row-major W.
 /// With one sum, each step waited for the last (4 cycles a step): on a 7×7 map (49 = 32 + 16 + 1 columns) the
 /// one column took as long as half the 32-column block.
-private func packedColumn(k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, initial: SIMD8<Float>) -> SIMD8<Float> {
+private func packedColumn(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>,
+                          initial: SIMD8<Float>) -> SIMD8<Float> {
+    let packed = ldw == 1 && kStride == gemmBlockRows
     @inline(__always) func column(_ p: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(w + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self)
+        if packed { return UnsafeRawPointer(w + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self) }
+        let q = p * kStride
+        return SIMD8(w[q], w[ldw + q], w[2 * ldw + q], w[3 * ldw + q], w[4 * ldw + q], w[5 * ldw + q],
+                     w[6 * ldw + q], w[7 * ldw + q])
     }
     @inline(__always) func step(_ acc: inout SIMD8<Float>, _ p: Int) {
         #if DEEPSCOPE_FMA
