@@ -613,7 +613,7 @@ private func packedColumn(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: In
 }
 
 /// Σ a[i]·b[i] over `count` floats: four 16-lane partial sums (k in steps of 64), then a scalar tail, then
-/// the lanes added in a fixed order. Used for the last one or two columns of a product.
+/// the lanes added in a fixed order. The matrix-vector product's rows (`gemvForward`).
 private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
     var (s0, s1, s2, s3) = (Lanes(), Lanes(), Lanes(), Lanes())
     var i = 0
