@@ -148,8 +148,8 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
 
 /// y = activation(W·x + bias + residual) for a convolution with one group from packed weights
 /// (`PackedWeights`, the weight [K, C, R, S] as K × C·R·S), image by image: 1×1 stride-1 maps straight from the
-/// input, others through im2col. Maps of under 32 outputs, which the micro-kernel does not take, go through the
-/// plain path with the weight unpacked.
+/// input, others through im2col. Maps of under 32 outputs take the micro-kernel's 16-wide and dot-column tails
+/// (the plain path hands them to OpenBLAS, so there the two differ in the last bits).
 /// `inputScale` ([N·C], 1×1 convs only) multiplies input channel c of sample n first, scaling whichever is
 /// smaller as `conv2dForward` does (the same bits): the weights, packed, or the input.
 func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ geo: ConvGeometry,
@@ -165,10 +165,6 @@ func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ 
                      "conv2d: inputScale needs a 1×1 conv and N·C factors")
     }
     let pq = geo.p * geo.q, rows = geo.colRows
-    guard pq >= gemmBlockColumns else {
-        return conv2dForward(x, packed.unpacked(), bias, geo, activation: activation, inputScale: inputScale,
-                             residual: residual)
-    }
     let scalesInput = inputScale != nil && geo.k > pq
     var col = [Float](unsafeUninitializedCapacity: geo.isPointwise && !scalesInput ? 0 : rows * pq) { $1 = $0.count }
     var scaled = [Float](unsafeUninitializedCapacity: inputScale != nil && !scalesInput ? packed.data.count : 0) {

@@ -50,7 +50,7 @@ import TestSupport
     /// activation fused): maps narrower than a block of columns (1, 5, 18) and with tails of 1, 2 and 13 columns,
     /// output channels off the block of eight, one and two images; and the same bits with 1 and 2 threads.
     /// A conv from packed weights gives the plain conv's bits on every path: 1×1 and im2col (stride, padding),
-    /// with a residual, maps of under 32 outputs (which unpack the weight), and an input scale.
+    /// with a residual, and an input scale; on maps of under 32 outputs (OpenBLAS in the plain path) its values.
     @Test func packedConvMatchesPlainConv() {
         var r = SeededRandom(seed: 41)
         // (C, K, kernel, stride, H, W)
@@ -63,7 +63,13 @@ import TestSupport
             let plain = conv2dForward(x, wt, b, geo, activation: .relu, residual: residual)
             let packed = convForwardPacked(x, PackedWeights(wt), b, geo, activation: .relu, residual: residual)
             #expect(packed.shape == plain.shape)
-            #expect(packed.data == plain.data, "packed conv \(c)→\(k) \(kernel)x\(kernel)/\(stride) at \(h)×\(w)")
+            let label = "packed conv \(c)→\(k) \(kernel)x\(kernel)/\(stride) at \(h)×\(w)"
+            if geo.p * geo.q >= gemmBlockColumns {
+                #expect(packed.data == plain.data, "\(label)")
+            } else {
+                // Under 32 outputs the plain path runs OpenBLAS, the packed one the micro-kernel's tails.
+                expectClose(packed.data, plain.data, atol: 1e-5, rtol: 1e-5, label)
+            }
         }
         // A squeeze-excite gate: the packed weights scaled (K ≤ H·W) or the input (K > H·W), as the plain path does.
         for (c, k, h) in [(24, 20, 8), (40, 72, 6), (9, 30, 3)] {
@@ -74,7 +80,11 @@ import TestSupport
             let plain = conv2dForward(x, wt, b, geo, inputScale: scale, residual: residual)
             let packed = convForwardPacked(x, PackedWeights(wt), b, geo, activation: .identity, inputScale: scale,
                                            residual: residual)
-            #expect(packed.data == plain.data, "packed input-scaled conv \(c)→\(k) at \(h)×\(h)")
+            if h * h >= gemmBlockColumns {
+                #expect(packed.data == plain.data, "packed input-scaled conv \(c)→\(k) at \(h)×\(h)")
+            } else {
+                expectClose(packed.data, plain.data, atol: 1e-5, rtol: 1e-5, "packed input-scaled conv \(c)→\(k) at \(h)×\(h)")
+            }
         }
         let wt = r.tensor([5, 3, 2, 2])
         #expect(PackedWeights(wt).unpacked().data == wt.data && PackedWeights(wt).unpacked().shape == wt.shape)
