@@ -58,10 +58,7 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
     // W·(x ⊙ s) = (W ⊙ sᵀ)·x: scale whichever is smaller, the K×C weights (early layers, large H×W) or the C×H×W
     // input (late layers, where K exceeds H×W). The input is pointwise here, so a scaled copy is its own source.
     let scalesInput = inputScale != nil && geo.k > pq
-    // Scaled weights for the micro-kernel are written packed (`PackedWeights`' layout), at no extra cost.
-    let packsScaled = inputScale != nil && !scalesInput && pq >= gemmBlockColumns
-    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : scalesInput ? geo.c * pq
-                         : packsScaled ? packedWeightCount(rows: geo.k, columns: geo.c) : geo.k * geo.c)
+    var scaled = [Float](repeating: 0, count: inputScale == nil ? 0 : (scalesInput ? geo.c * pq : geo.k * geo.c))
     var y = Tensor(shape: geo.outputShape, unsafeUninitialized: { _ in })
     let biasValues = bias?.data ?? [], residualValues = residual?.data ?? []
     y.data.withUnsafeMutableBufferPointer { yp in
@@ -82,12 +79,6 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                                     for i in 0..<pq { planeTo[i] = planeFrom[i] * factor }
                                 }
                             }
-                        } else if let inputScale, packsScaled {
-                            inputScale.data.withUnsafeBufferPointer { s in
-                                packWeightRows(wOriginal.baseAddress!, rows: geo.k, columns: geo.c,
-                                               into: sw.baseAddress!, scale: s.baseAddress! + n * geo.c)
-                            }
-                            wp = UnsafeBufferPointer(sw)
                         } else if let inputScale {
                             inputScale.data.withUnsafeBufferPointer { s in
                                 let sn = s.baseAddress! + n * geo.c, (from, to) = (wOriginal.baseAddress!, sw.baseAddress!)
@@ -115,7 +106,7 @@ func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo: ConvGe
                             if pq >= gemmBlockColumns {
                                 gemmForward(m: kg, n: pq, k: rows, w: wp.baseAddress! + g * kg * rows, ldw: rows,
                                             x: source, ldx: pq, y: out, ldy: pq, bias: groupBias,
-                                            activation: activation, packedW: packsScaled, residual: groupResidual)
+                                            activation: activation, residual: groupResidual)
                                 continue
                             }
                             if pq == 1 {

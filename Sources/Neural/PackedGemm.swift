@@ -153,7 +153,8 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                 if unit == 0 && rowBlock + 1 < rows.upperBound {
                     if packedW {
                         prefetch(wBlock + gemmBlockRows * k, count: kc * gemmBlockRows)
-                    } else if rowBlock + 2 < rowBlocks {
+                    } else {
+                        // Rows past M (the edge block reads its zero-padded copy) are only a hint: no fault.
                         for r in 0..<gemmBlockRows { prefetch(wBlock + (gemmBlockRows + r) * ldw, count: kc) }
                     }
                 }
@@ -373,7 +374,7 @@ public struct PackedWeights: Sendable {
         }
     }
 
-    /// The weight in its own shape and order again (for the rare products the micro-kernel does not take).
+    /// The weight in its own shape and order again (checks, and callers that need the plain weight).
     public func unpacked() -> Tensor {
         var plain = [Float](repeating: 0, count: rows * columns)
         for r in 0..<rows {
@@ -389,16 +390,16 @@ func packedWeightCount(rows m: Int, columns k: Int) -> Int {
     (m + gemmBlockRows - 1) / gemmBlockRows * gemmBlockRows * k
 }
 
-/// Packs row-major W (M×K, rows `ld` apart, K by default) into `PackedWeights`' layout at `to`, each column p multiplied by scale[p] when given
-/// (a squeeze-excite gate folded into the weights). Blocks in parallel.
+/// Packs row-major W (M×K, rows `ld` apart, K by default) into `PackedWeights`' layout at `to`. Blocks in
+/// parallel.
 func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, ld: Int? = nil,
-                    into to: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>? = nil) {
+                    into to: UnsafeMutablePointer<Float>) {
     let ld = ld ?? k
     let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
     Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(k, 1))) { b in
         let block = to + b * gemmBlockRows * k
         let rows = min(gemmBlockRows, m - gemmBlockRows * b)
-        // Sixteen columns of the eight rows at a time: read along the rows (scaled), then written out column by
+        // Sixteen columns of the eight rows at a time: read along the rows, then written out column by
         // column as vectors of eight. (Element by element, with stores 32 bytes apart, B4's 272×1632 took 0.5 ms.)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * 16) { tileBuffer in
             let tile = tileBuffer.baseAddress!
@@ -409,11 +410,9 @@ func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, l
                 for r in 0..<rows {
                     let row = from + (gemmBlockRows * b + r) * ld + p
                     if count == 16 {
-                        var v = load(row)
-                        if let scale { v *= load(scale + p) }
-                        store(v, tile + r * 16)
+                        store(load(row), tile + r * 16)
                     } else {
-                        for j in 0..<count { tile[r * 16 + j] = row[j] * (scale?[p + j] ?? 1) }
+                        for j in 0..<count { tile[r * 16 + j] = row[j] }
                     }
                 }
                 for j in 0..<count {
