@@ -49,6 +49,17 @@ static inline void ds_prefetch(const void *p) {
 #endif
 }
 
+// The same for a line about to be written: the products ask for the next block of Y while they multiply into the
+// current one. Y is written row by row, eight rows a map's width apart, more streams than the hardware prefetcher
+// follows; where the map is larger than the last-level cache's share, each store otherwise waits for its line.
+static inline void ds_prefetch_write(const void *p) {
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 1, 3);
+#else
+    (void)p;
+#endif
+}
+
 // The engine's allocator settings (Engine.swift): glibc's mmap and trim thresholds; a no-op elsewhere.
 #if defined(__GLIBC__)
 #include <malloc.h>
