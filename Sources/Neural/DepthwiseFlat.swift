@@ -31,6 +31,15 @@ private typealias Lanes = SIMD16<Float>
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
 }
 
+/// Copies `count` floats in vectors and a scalar tail. The planes' rows are short (19 to 147 floats): a library
+/// copy per row, two per row and plane, cost more than the nine multiply-adds per output (728 channels at 19×19
+/// on one core: 0.28 → 0.10 ms).
+@inline(__always) private func copyRow(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 16 <= count { store(load(from + i), to + i); i += 16 }
+    while i < count { to[i] = from[i]; i += 1 }
+}
+
 /// Whether the flat kernel takes this geometry: 3×3, stride 1, no dilation, padding 1 all round, multiplier 1,
 /// planes of at least 16×16 pixels.
 func depthwiseUsesFlatPlanes(_ geo: ConvGeometry) -> Bool {
@@ -71,7 +80,7 @@ func depthwiseForwardFlat(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo:
                                 while i + 16 <= w { store(pointwiseMax(load(from + i), Lanes()), to + i); i += 16 }
                                 while i < w { to[i] = max(from[i], 0); i += 1 }
                             } else {
-                                to.update(from: from, count: w)
+                                copyRow(from, to, w)
                                 if inputActivation != .identity { inputActivation.apply(to, w) }
                             }
                         }
@@ -91,7 +100,7 @@ func depthwiseForwardFlat(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ geo:
                             store(a, out + 16 * v)
                         }
                         let target = yb + plane * h * w
-                        for row in 0..<h { (target + row * w).update(from: out + row * paddedWidth, count: w) }
+                        for row in 0..<h { copyRow(out + row * paddedWidth, target + row * w, w) }
                         activation.apply(target, h * w)
                     }
                 }
