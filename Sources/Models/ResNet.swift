@@ -94,6 +94,10 @@ public final class ResNet: Network {
 
     private let conv1: Conv2dLayer
     private let bn1: BatchNorm2dLayer
+    /// conv1+bn1 folded into one packed conv with the ReLU in its epilogue, for inference that captures neither:
+    /// the 7×7 stem on its plain weights went through the unpacked product (224×224 on one core: 4.6 ms, against
+    /// onnxruntime's 1.5).
+    private let stem: ConvBN
     private let layers: [[ResidualBlock]]
     private let fc: LinearLayer
 
@@ -121,6 +125,7 @@ public final class ResNet: Network {
         self.layout = layout
         conv1 = Conv2dLayer(b, layout.path("conv1"), in: 3, out: width, kernel: 7, stride: 2, padding: 3, bias: false)
         bn1 = BatchNorm2dLayer(b, layout.path("bn1"), channels: width)
+        stem = ConvBN(conv1, bn1)
         var inplanes = width
         var layers: [[ResidualBlock]] = []
         var names = ["conv1", "bn1", "maxpool"].map(layout.path)
@@ -147,8 +152,13 @@ public final class ResNet: Network {
 
     public func forward(_ x: Variable, in g: Graph) -> Variable {
         let path = layout.path
-        var y = g.name(path("bn1"), bn1(g.name(path("conv1"), conv1(x, in: g)), in: g))
-        y = g.name(path("maxpool"), g.maxPool2d(g.relu(y), kernel: 3, stride: 2, padding: 1))
+        var y: Variable
+        if g.isRecording || g.captured.contains(path("conv1")) || g.captured.contains(path("bn1")) {
+            y = g.relu(g.name(path("bn1"), bn1(g.name(path("conv1"), conv1(x, in: g)), in: g)))
+        } else {
+            y = stem(x, in: g, activation: .relu)
+        }
+        y = g.name(path("maxpool"), g.maxPool2d(y, kernel: 3, stride: 2, padding: 1))
         for (stage, blocks) in layers.enumerated() {
             let stagePath = path("layer\(stage + 1)")
             for (i, block) in blocks.enumerated() { y = g.name("\(stagePath).\(i)", block(y, in: g)) }

@@ -157,7 +157,8 @@ func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ 
     }
     let pq = geo.p * geo.q, rows = geo.colRows
     let scalesInput = inputScale != nil && geo.k > pq
-    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise && !scalesInput ? 0 : rows * pq) { $1 = $0.count }
+    let band = geo.isPointwise ? pq : im2colBand(rows: rows, columns: pq)
+    var col = [Float](unsafeUninitializedCapacity: geo.isPointwise && !scalesInput ? 0 : rows * band) { $1 = $0.count }
     var scaled = [Float](unsafeUninitializedCapacity: inputScale != nil && !scalesInput ? packed.data.count : 0) {
         $1 = $0.count
     }
@@ -184,8 +185,18 @@ func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ 
                         } else if geo.isPointwise {
                             source = image
                         } else {
-                            im2col(image, geo, into: cp.baseAddress!)
-                            source = UnsafePointer(cp.baseAddress!)
+                            // In bands of columns, each unfolded into the same buffer while the last is in cache.
+                            for first in stride(from: 0, to: pq, by: band) {
+                                let columns = first..<min(pq, first + band)
+                                im2col(image, geo, columns: columns, into: cp.baseAddress!)
+                                gemmForward(m: geo.k, n: columns.count, k: rows, w: weights, ldw: rows,
+                                            x: cp.baseAddress!, ldx: columns.count,
+                                            y: yp.baseAddress! + n * geo.k * pq + first, ldy: pq,
+                                            bias: bias == nil ? nil : bp.baseAddress!, activation: activation,
+                                            packedW: true,
+                                            residual: residual == nil ? nil : rp.baseAddress! + n * geo.k * pq + first)
+                            }
+                            continue
                         }
                         if inputScale != nil && !scalesInput {
                             scalePackedWeights(wp.baseAddress!, rows: geo.k, columns: geo.c,
@@ -210,40 +221,57 @@ func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ 
 
 // MARK: - im2col / col2im
 
-/// Unfolds the Cg input channels at `x` into rows (ci, ky, kx) × columns (oy, ox), zero where padded.
-func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+/// Columns of the im2col matrix unfolded at a time for the packed forward: all of them up to 1 MB of matrix, else
+/// bands of a multiple of 32 columns (so every block of the product is the one the whole matrix would give, and
+/// so are the bits) of about 384 KB, which the product reads back from L2. ResNet's 7×7 stem at 224×224 unfolds
+/// 7.4 MB, written to memory and read back whole on a core with a 1.25 MB L2.
+func im2colBand(rows: Int, columns: Int) -> Int {
+    guard rows * columns > 1 << 18 else { return columns }
+    return max(8 * gemmBlockColumns, (96 << 10) / max(1, rows) / gemmBlockColumns * gemmBlockColumns)
+}
+
+/// Unfolds the Cg input channels at `x` into rows (ci, ky, kx) × columns (oy, ox), zero where padded: the output
+/// positions `columns` of them (all by default), rows `columns.count` floats apart.
+func im2col(_ x: UnsafePointer<Float>, _ geo: ConvGeometry, columns: Range<Int>? = nil,
+            into col: UnsafeMutablePointer<Float>) {
     let (h, w, p, q, r, s) = (geo.h, geo.w, geo.p, geo.q, geo.r, geo.s)
     let (sh, sw, dh, dw) = (geo.stride.h, geo.stride.w, geo.dilation.h, geo.dilation.w)
     let (pt, pl) = (geo.padding.top, geo.padding.left)
+    let columns = columns ?? 0..<(p * q)
+    guard !columns.isEmpty else { return }
+    let firstRow = columns.lowerBound / q, lastRow = (columns.upperBound - 1) / q
     Engine.parallelFor(geo.colRows, minimumPerThread: 8) { row in
         let ci = row / (r * s), ky = (row / s) % r, kx = row % s
         let plane = x + ci * h * w
-        let out = col + row * p * q
+        let out = col + row * columns.count - columns.lowerBound
         let (lo, hi) = validRange(outputs: q, input: w, offset: kx * dw - pl, stride: sw)
-        for oy in 0..<p {
+        for oy in firstRow...lastRow {
+            // This output row's columns within the range: [a, b).
+            let a = max(0, columns.lowerBound - oy * q), b = min(q, columns.upperBound - oy * q)
             let iy = oy * sh - pt + ky * dh
             let dst = out + oy * q
             guard iy >= 0 && iy < h else {
-                dst.update(repeating: 0, count: q)
+                (dst + a).update(repeating: 0, count: b - a)
                 continue
             }
             let src = plane + iy * w + kx * dw - pl
-            for ox in 0..<lo { dst[ox] = 0 }
+            let (from, to) = (max(a, lo), min(b, hi))
+            for ox in a..<max(a, min(b, lo)) { dst[ox] = 0 }
             if sw == 1 {
-                if hi > lo { (dst + lo).update(from: src + lo, count: hi - lo) }
+                if to > from { (dst + from).update(from: src + from, count: to - from) }
             } else {
-                var ox = lo
+                var ox = from
                 if sw == 2 {
                     // 16 outputs from the even lanes of 32 inputs, while all 32 lie inside the input row.
                     let offset = kx * dw - pl
-                    while ox + 16 <= hi && offset + 2 * ox + 31 < w {
+                    while ox + 16 <= to && offset + 2 * ox + 31 < w {
                         storeEvens(src + 2 * ox, dst + ox)
                         ox += 16
                     }
                 }
-                while ox < hi { dst[ox] = src[ox * sw]; ox += 1 }
+                while ox < to { dst[ox] = src[ox * sw]; ox += 1 }
             }
-            for ox in max(lo, hi)..<q { dst[ox] = 0 }
+            for ox in min(b, max(a, lo, hi))..<b { dst[ox] = 0 }
         }
     }
 }

@@ -55,7 +55,10 @@ import TestSupport
         var r = SeededRandom(seed: 41)
         // (C, K, kernel, stride, H, W)
         for (c, k, kernel, stride, h, w) in [(5, 13, 3, 2, 15, 17), (3, 48, 3, 2, 20, 20), (16, 24, 1, 2, 14, 14),
-                                             (7, 9, 3, 1, 9, 9), (6, 10, 1, 1, 5, 5), (4, 12, 3, 1, 4, 4)] {
+                                             (7, 9, 3, 1, 9, 9), (6, 10, 1, 1, 5, 5), (4, 12, 3, 1, 4, 4),
+                                             // Large enough to unfold in bands (`im2colBand`): a 7×7 stem, and a
+                                             // 3×3/2 whose last band ends in a single dot-product column.
+                                             (3, 16, 7, 2, 150, 150), (8, 12, 3, 2, 129, 129)] {
             let x = r.tensor([2, c, h, w]), wt = r.tensor([k, c, kernel, kernel]), b = r.tensor([k])
             let geo = ConvGeometry(input: x.shape, weight: wt.shape, stride: Size2D(stride, stride),
                                    padding: Padding2D(kernel / 2, kernel / 2), dilation: 1, groups: 1)
@@ -64,6 +67,7 @@ import TestSupport
             let packed = convForwardPacked(x, PackedWeights(wt), b, geo, activation: .relu, residual: residual)
             #expect(packed.shape == plain.shape)
             let label = "packed conv \(c)→\(k) \(kernel)x\(kernel)/\(stride) at \(h)×\(w)"
+            if h > 100 { #expect(im2colBand(rows: geo.colRows, columns: geo.p * geo.q) < geo.p * geo.q, "\(label) bands") }
             if geo.p * geo.q >= gemmBlockColumns {
                 #expect(packed.data == plain.data, "\(label)")
             } else {
