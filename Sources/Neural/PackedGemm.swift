@@ -365,8 +365,10 @@ private func finish(_ y: UnsafeMutablePointer<Float>, _ ldy: Int, rows: Int, col
 func gemvForward(m: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>,
                  y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
                  activation: Activation) {
+    // Runs of 32 rows; a second worker from about 16 Ki multiply-adds (a few µs; the team's dispatch costs well
+    // under one): B4's squeeze-excite expansions (68→1632) ran on one thread while the other spun.
     let runs = (m + 31) / 32
-    Engine.parallelFor(runs, minimumPerThread: max(1, 2048 / max(1, k))) { run in
+    Engine.parallelFor(runs, minimumPerThread: max(1, 512 / max(1, k))) { run in
         let rows = (run * 32)..<min(m, run * 32 + 32)
         for r in rows {
             y[r] = (bias?[r] ?? 0) + dot(w + r * ldw, x, k) + (residual?[r] ?? 0)
@@ -426,8 +428,9 @@ func packedWeightCount(rows m: Int, columns k: Int) -> Int {
 func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, ld: Int? = nil,
                     into to: UnsafeMutablePointer<Float>) {
     let ld = ld ?? k
+    // A second worker from 16 Ki floats.
     let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
-    Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(k, 1))) { b in
+    Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(gemmBlockRows * k, 1))) { b in
         let block = to + b * gemmBlockRows * k
         let rows = min(gemmBlockRows, m - gemmBlockRows * b)
         // Sixteen columns of the eight rows at a time: read along the rows, then written out column by
@@ -461,8 +464,9 @@ func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, l
 /// folded into weights packed at load.
 func scalePackedWeights(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, scale: UnsafePointer<Float>,
                         into to: UnsafeMutablePointer<Float>) {
+    // A second worker from 16 Ki floats (B4's 960→160 over 14×14 scaled its 20 row blocks on one thread).
     let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
-    Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(k, 1))) { b in
+    Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(gemmBlockRows * k, 1))) { b in
         let (source, target) = (from + b * gemmBlockRows * k, to + b * gemmBlockRows * k)
         for p in 0..<k {
             let column = UnsafeRawPointer(source + p * gemmBlockRows).loadUnaligned(as: SIMD8<Float>.self)
