@@ -222,12 +222,12 @@ func convForwardPacked(_ x: Tensor, _ packed: PackedWeights, _ bias: Tensor?, _ 
 // MARK: - im2col / col2im
 
 /// Columns of the im2col matrix unfolded at a time for the packed forward: all of them up to 1 MB of matrix, else
-/// bands of a multiple of 32 columns (so every block of the product is the one the whole matrix would give, and
-/// so are the bits) of about 384 KB, which the product reads back from L2. ResNet's 7×7 stem at 224×224 unfolds
-/// 7.4 MB, written to memory and read back whole on a core with a 1.25 MB L2.
+/// bands of a multiple of the product's 48-column blocks (so every block of the product is the one the whole
+/// matrix would give, and so are the bits) of about 384 KB, which the product reads back from L2. ResNet's 7×7
+/// stem at 224×224 unfolds 7.4 MB, written to memory and read back whole on a core with a 1.25 MB L2.
 func im2colBand(rows: Int, columns: Int) -> Int {
     guard rows * columns > 1 << 18 else { return columns }
-    return max(8 * gemmBlockColumns, (96 << 10) / max(1, rows) / gemmBlockColumns * gemmBlockColumns)
+    return max(6 * gemmWideColumns, (96 << 10) / max(1, rows) / gemmWideColumns * gemmWideColumns)
 }
 
 /// Unfolds the Cg input channels at `x` into rows (ci, ky, kx) × columns (oy, ox), zero where padded: the output

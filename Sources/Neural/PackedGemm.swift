@@ -16,63 +16,49 @@ import COpenBLAS
 
 // MARK: - Entry point
 
-/// Rows and columns of the register block.
+/// Rows of every register block, and the columns of the 8×32 one, which takes a product's last 32 columns; 32
+/// is also the narrowest product the micro-kernel takes (below it the plain conv path runs OpenBLAS).
 let gemmBlockRows = 8, gemmBlockColumns = 32
 
-/// The longest run of K one pass of the micro-kernel takes: a block of X, K × 32 floats, then fits in L1 (20 KB)
+/// Columns of the main register block, 8×48: twenty-four accumulators, so each step's eight weights feed 24
+/// multiply-adds where the 8×32 block gave them 16 (a pass like Xception's, 91 row blocks of W from L2 over an X
+/// panel in L1, on one core of the Ice Lake machine: 107–120 → 138–167 GFLOP/s; whole products 1.2–2.2× faster).
+let gemmWideColumns = 48
+
+/// The longest run of K one pass of the micro-kernel takes: a block of X, K × 48 floats, then fits in L1 (30 KB)
 /// while every row block of W passes over it.
 let gemmDepthChunk = 160
 
 /// Y = activation(W·X + bias) for the shapes where the micro-kernel pays: at least one full block of columns.
 /// With `batch` > 1, as many products of the same shape in one parallel job: product b reads W + b·batchStrides.w
 /// and X + b·batchStrides.x and writes Y + b·batchStrides.y (Winograd's sixteen).
-/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major, and row-major W is packed
-/// here first. With `residual` (laid out as Y), Y = activation(W·X + bias + residual): a shortcut added in the
-/// epilogue, after the sum.
+/// With `packedW`, W is in `PackedWeights`' layout (ldw unused) instead of row-major. With `residual` (laid out
+/// as Y), Y = activation(W·X + bias + residual): a shortcut added in the epilogue, after the sum.
 ///
 /// The loop nest is the classic one of blocked matrix products. A work item is one image, one slab of up to
-/// 256 columns and one group of row blocks. For each run of K (at most `gemmDepthChunk` deep), the slab's blocks
-/// of X are copied into contiguous panels; then for each 32-column block (in L1) every row block of W (in L2)
-/// passes over it, and the 8×32 block of Y is carried from one run to the next in Y itself. The residual and the
-/// activation follow the last run while the block is in L1. Before, a row block of W stayed in L1 and X streamed
-/// from L2, four times the bytes per step: on a core with two 512-bit FMA ports (Emerald Rapids) that held the
-/// kernel at 120–148 of its 175 GFLOP/s.
+/// 288 columns and one group of row blocks. For each run of K (at most `gemmDepthChunk` deep), the slab's blocks
+/// of X are copied into contiguous panels; then for each 48-column block (in L1) every row block of W (in L2)
+/// passes over it, and the 8×48 block of Y is carried from one run to the next in Y itself. The residual and the
+/// activation follow the last run while the block is in L1. The other order (a row block of W over all of K in
+/// L1, X streaming from L2) reads more bytes per step; it won for Xception's 728×728 products with the 8×32 block
+/// and lost to the 8×48 one (one core, Ice Lake: 84 against 104 GFLOP/s; even on two).
 func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: UnsafePointer<Float>, ldx: Int,
                  y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?, activation: Activation,
                  batch: Int = 1, batchStrides: (w: Int, x: Int, y: Int) = (0, 0, 0), packedW: Bool = false,
                  residual: UnsafePointer<Float>? = nil) {
     guard m > 0 && n > 0 && batch > 0 else { return }
     let rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows, edgeRows = m - (rowBlocks - 1) * gemmBlockRows
-    if k >= 512 && k * n >= 192 << 10 && rowBlocks >= 4 && (n + 95) / 96 >= 2 * Engine.threads {
-        // Deep and wide (see `gemmForwardDeep`); row-major weights are packed for it first (a copy of M×K against
-        // M×K×N multiply-adds with N ≥ 192).
-        guard packedW else {
-            let count = packedWeightCount(rows: m, columns: k)
-            let packed = UnsafeMutablePointer<Float>.allocate(capacity: batch * count)
-            defer { packed.deallocate() }
-            for b in 0..<batch {
-                packWeightRows(w + b * batchStrides.w, rows: m, columns: k, ld: ldw, into: packed + b * count)
-            }
-            gemmForwardDeep(m: m, n: n, k: k, w: packed, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias,
-                            activation: activation, batch: batch, batchStrides: (count, batchStrides.x, batchStrides.y),
-                            residual: residual)
-            return
-        }
-        gemmForwardDeep(m: m, n: n, k: k, w: w, x: x, ldx: ldx, y: y, ldy: ldy, bias: bias, activation: activation,
-                        batch: batch, batchStrides: batchStrides, residual: residual)
-        return
-    }
-    // Columns: blocks of 32, then one of 16 if that many remain, then the tail: one or two columns as dot
-    // products, 3…15 as a zero-padded block of 16 (so a 7×7 map, 49 = 32 + 16 + 1, wastes nothing, where
-    // padding it to 64 wasted a quarter).
-    let fullBlocks = n / gemmBlockColumns, wide = fullBlocks * gemmBlockColumns
-    let half = n - wide >= 16 ? 16 : 0
+    // Columns: blocks of 48, then one of 32 or 16 if that many remain (the part block), then the tail: one or
+    // two columns as dot products, 3…15 as a zero-padded block of 16 (so a 7×7 map, 49 = 48 + 1, wastes
+    // nothing, where padding it to 64 wasted a quarter).
+    let fullBlocks = n / gemmWideColumns, wide = fullBlocks * gemmWideColumns
+    let half = n - wide >= 32 ? 32 : n - wide >= 16 ? 16 : 0
     let tailStart = wide + half, tail = n - tailStart
     // Runs of K of equal depth, at most `gemmDepthChunk`.
     let runs = (k + gemmDepthChunk - 1) / gemmDepthChunk, depth = (k + runs - 1) / runs
-    // Slabs: the full blocks split evenly into slabs of at most eight; the 16-block joins the last slab (a slab
+    // Slabs: the full blocks split evenly into slabs of at most six; the part block joins the last slab (a slab
     // of its own when there are no full blocks).
-    let slabs = max(1, (fullBlocks + 7) / 8)
+    let slabs = max(1, (fullBlocks + 5) / 6)
     // Row groups: the fewest that give every worker the same number of items (a 7×7 map has one slab). Each
     // item copies its slab of X, and a worker's items are consecutive, so more groups than that only copy the
     // same panels again (four groups on one thread: 160×960 over 14×14, 75 → 87 GFLOP/s; on two, 122 → 155).
@@ -118,16 +104,16 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         let blocks = (slab * fullBlocks / slabs)..<((slab + 1) * fullBlocks / slabs)
         let lastSlab = slab == slabs - 1
         let halfHere = half > 0 && lastSlab, tailHere = tail > 0 && lastSlab
-        let firstColumn = blocks.lowerBound * gemmBlockColumns
-        let width = blocks.count * gemmBlockColumns + (halfHere ? half : 0)
+        let firstColumn = blocks.lowerBound * gemmWideColumns
+        let width = blocks.count * gemmWideColumns + (halfHere ? half : 0)
         let rows = (group * rowBlocks / groups)..<((group + 1) * rowBlocks / groups)
         guard !rows.isEmpty else { return }
         let ownsEdge = edgeRows < gemmBlockRows && rows.upperBound == rowBlocks
-        // Column units of the slab: its full blocks, then the 16-block, then the tail (padded 16-block, or dot
+        // Column units of the slab: its full blocks, then the part block, then the tail (padded 16-block, or dot
         // columns). Units 0..<blocks.count + (halfHere ? 1 : 0) read the panel.
         let panelUnits = blocks.count + (halfHere ? 1 : 0)
         let units = panelUnits + (tailHere ? 1 : 0)
-        // The slab's X for one run of K: block j at panel + j·32·depth, the 16-block after the last.
+        // The slab's X for one run of K: block j at panel + j·48·depth, the part block after the last.
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: max(1, depth * width))
         // The edge row block's Y (rows past M are padding): 8 rows of the slab's width. The padded tail's Y: 8 × 16
         // per row block. The dot columns' sums: one vector of eight per row block and column.
@@ -138,10 +124,12 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
         for run in 0..<runs {
             let k0 = run * depth, kc = min(depth, k - k0)
             for (j, block) in blocks.enumerated() {
-                packColumns(x + k0 * ldx + block * gemmBlockColumns, ldx: ldx, k: kc, width: gemmBlockColumns,
-                            into: panel + j * gemmBlockColumns * kc)
+                packColumns(x + k0 * ldx + block * gemmWideColumns, ldx: ldx, k: kc, width: gemmWideColumns,
+                            into: panel + j * gemmWideColumns * kc)
             }
-            if halfHere { packColumns(x + k0 * ldx + wide, ldx: ldx, k: kc, width: 16, into: panel + blocks.count * gemmBlockColumns * kc) }
+            if halfHere {
+                packColumns(x + k0 * ldx + wide, ldx: ldx, k: kc, width: half, into: panel + blocks.count * gemmWideColumns * kc)
+            }
             let last = run == runs - 1
             // Unit `unit` of row block `rowBlock` over this run.
             func step(_ unit: Int, _ rowBlock: Int) {
@@ -166,7 +154,8 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                 // of the group pass in between). 128×128 over 147×147 on one core: 63 → 76–84 GFLOP/s; 144×24 over
                 // 112×112: 38–54 → 61–70 (Ice Lake, 48 MB of L3 shared with other machines).
                 if unit + 1 < blocks.count {
-                    prefetchForWrite(y + r0 * ldy + firstColumn + (unit + 1) * gemmBlockColumns, ldy, rows: blockRows)
+                    prefetchForWrite(y + r0 * ldy + firstColumn + (unit + 1) * gemmWideColumns, ldy, rows: blockRows,
+                                     columns: gemmWideColumns)
                 }
                 if unit == panelUnits {
                     // The tail.
@@ -191,17 +180,20 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                     return
                 }
                 let isHalf = unit == blocks.count
-                let column = isHalf ? wide : firstColumn + unit * gemmBlockColumns
-                let columns = isHalf ? 16 : gemmBlockColumns
-                let xj = UnsafePointer(panel + unit * gemmBlockColumns * kc)
+                let column = isHalf ? wide : firstColumn + unit * gemmWideColumns
+                let columns = isHalf ? half : gemmWideColumns
+                let xj = UnsafePointer(panel + unit * gemmWideColumns * kc)
                 let edge = ownsEdge && rowBlock == rowBlocks - 1
                 let (out, ldo) = edge ? (edgeY + (column - firstColumn), width) : (y + r0 * ldy + column, ldy)
-                if isHalf {
-                    microKernel16(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, ldx: 16, initial: initial,
-                                  out: out, ldo: ldo)
-                } else {
+                if !isHalf {
+                    microKernel48(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, initial: initial, out: out,
+                                  ldo: ldo)
+                } else if half == 32 {
                     microKernel(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, ldx: gemmBlockColumns,
                                 initial: initial, out: out, ldo: ldo)
+                } else {
+                    microKernel16(k: kc, w: wBlock, ldw: wStride, kStride: kStride, x: xj, ldx: 16, initial: initial,
+                                  out: out, ldo: ldo)
                 }
                 guard last else { return }
                 if edge {
@@ -222,104 +214,6 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
     }
 }
 
-/// Deep products over a large X (K ≥ 512, X ≥ 192 Ki floats: Xception's 728×728 over 19×19 and 37×37), with W
-/// packed: the loop nest the runs of K replaced, which still wins there (728×728×361 on one core: 147 against
-/// 136 GFLOP/s, on two 278 against 211; the kernel's prologue and epilogue per run cost more than X from L2).
-/// Items are slabs of 96 columns; each copies its slab's full blocks over all of K into a panel (in L2), then
-/// every row block of W (8×K, in L1) passes over the slab's blocks, and the 16-block and the tail read X as the
-/// other path does. For at least two slabs per worker.
-private func gemmForwardDeep(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, ldx: Int,
-                             y: UnsafeMutablePointer<Float>, ldy: Int, bias: UnsafePointer<Float>?,
-                             activation: Activation, batch: Int, batchStrides: (w: Int, x: Int, y: Int),
-                             residual: UnsafePointer<Float>?) {
-    let slabWidth = 96
-    let slabs = (n + slabWidth - 1) / slabWidth, rowBlocks = (m + gemmBlockRows - 1) / gemmBlockRows
-    let wide = n / gemmBlockColumns * gemmBlockColumns
-    let half = n - wide >= 16 ? 16 : 0
-    let tailStart = wide + half, tail = n - tailStart
-    // Packs columns `cols` of image b's X over all of K: full blocks (block j at panel + 32·j·K), then the 16-block
-    // and the tail, each zero-padded to 16 columns, where `cols` reaches them.
-    func pack(_ b: Int, _ cols: Range<Int>, _ panel: UnsafeMutablePointer<Float>) {
-        let x = x + b * batchStrides.x
-        let fullBlocks = max(0, (min(cols.upperBound, wide) - cols.lowerBound) / gemmBlockColumns)
-        for j in 0..<fullBlocks {
-            packColumns(x + cols.lowerBound + j * gemmBlockColumns, ldx: ldx, k: k, width: gemmBlockColumns,
-                        into: panel + j * gemmBlockColumns * k)
-        }
-        guard cols.upperBound == n else { return }
-        let halfPanel = panel + fullBlocks * gemmBlockColumns * k, tailPanel = halfPanel + (half > 0 ? 16 * k : 0)
-        if half > 0 { packColumns(x + wide, ldx: ldx, k: k, width: 16, into: halfPanel) }
-        if tail > 0 {
-            for p in 0..<k {
-                let row = tailPanel + p * 16
-                row.update(from: x + p * ldx + tailStart, count: tail)
-                (row + tail).update(repeating: 0, count: 16 - tail)
-            }
-        }
-    }
-    // Row blocks `rows` of image b over columns `cols`, from their packed panel.
-    func compute(_ b: Int, _ cols: Range<Int>, _ rows: Range<Int>, _ panel: UnsafePointer<Float>) {
-        let (w, y) = (w + b * batchStrides.w, y + b * batchStrides.y)
-        let residual = residual.map { $0 + b * batchStrides.y }
-        let fullBlocks = max(0, (min(cols.upperBound, wide) - cols.lowerBound) / gemmBlockColumns)
-        let edge = cols.upperBound == n
-        let halfPanel = panel + fullBlocks * gemmBlockColumns * k, tailPanel = halfPanel + (half > 0 ? 16 * k : 0)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: gemmBlockRows * gemmBlockColumns) { scratchBuffer in
-            let scratch = scratchBuffer.baseAddress!
-            for rowBlock in rows {
-                let r0 = rowBlock * gemmBlockRows, blockRows = min(gemmBlockRows, m - r0)
-                let wBlock = w + r0 * k, initial = rowBias(bias, r0, m)
-                // Runs a kernel into Y, or through the scratch block where the block has fewer than 8 rows or
-                // (the tail) fewer columns than the kernel writes.
-                func block(_ column: Int, width: Int, full: Bool, _ kernel: (UnsafeMutablePointer<Float>, Int) -> Void) {
-                    if blockRows == gemmBlockRows && full {
-                        kernel(y + r0 * ldy + column, ldy)
-                    } else {
-                        kernel(scratch, gemmBlockColumns)
-                        for r in 0..<blockRows {
-                            (y + (r0 + r) * ldy + column).update(from: scratch + r * gemmBlockColumns, count: width)
-                        }
-                    }
-                }
-                for j in 0..<fullBlocks {
-                    // Y's next full block (the next row block's first after the last), asked for ahead as in
-                    // `gemmForward` (728×728×361 on one core: 89 → 116 GFLOP/s).
-                    if j + 1 < fullBlocks {
-                        prefetchForWrite(y + r0 * ldy + cols.lowerBound + (j + 1) * gemmBlockColumns, ldy, rows: blockRows)
-                    } else if rowBlock + 1 < rows.upperBound {
-                        let r1 = r0 + gemmBlockRows
-                        prefetchForWrite(y + r1 * ldy + cols.lowerBound, ldy, rows: min(gemmBlockRows, m - r1))
-                    }
-                    block(cols.lowerBound + j * gemmBlockColumns, width: gemmBlockColumns, full: true) { out, ldo in
-                        microKernel(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: panel + j * gemmBlockColumns * k, ldx: gemmBlockColumns,
-                                    initial: initial, out: out, ldo: ldo)
-                    }
-                }
-                if edge && half > 0 {
-                    block(wide, width: 16, full: true) { out, ldo in
-                        microKernel16(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: halfPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
-                    }
-                }
-                if edge && tail > 0 {
-                    block(tailStart, width: tail, full: false) { out, ldo in
-                        microKernel16(k: k, w: wBlock, ldw: 1, kStride: gemmBlockRows, x: tailPanel, ldx: 16, initial: initial, out: out, ldo: ldo)
-                    }
-                }
-                finish(y + r0 * ldy + cols.lowerBound, ldy, rows: blockRows, columns: cols.count,
-                       residual: residual.map { $0 + r0 * ldy + cols.lowerBound }, activation)
-            }
-        }
-    }
-    Engine.parallelFor(batch * slabs) { index in
-        let b = index / slabs, slab = index % slabs
-        let cols = (slab * slabWidth)..<min(n, (slab + 1) * slabWidth)
-        let panel = UnsafeMutablePointer<Float>.allocate(capacity: k * (cols.count + 32))
-        defer { panel.deallocate() }
-        pack(b, cols, panel)
-        compute(b, cols, 0..<rowBlocks, panel)
-    }
-}
-
 /// Asks for the cache lines of `count` floats from `p` ahead of use.
 @inline(__always)
 private func prefetch(_ p: UnsafePointer<Float>, count: Int) {
@@ -333,12 +227,13 @@ private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
     return a
 }
 
-/// Asks for the lines of a 32-column block of Y (`rows` rows ldy apart) ahead of writing them.
+/// Asks for the lines of a block of Y (`rows` rows ldy apart, `columns` floats each) ahead of writing them.
 @inline(__always)
-private func prefetchForWrite(_ y: UnsafeMutablePointer<Float>, _ ldy: Int, rows: Int) {
+private func prefetchForWrite(_ y: UnsafeMutablePointer<Float>, _ ldy: Int, rows: Int, columns: Int) {
     for r in 0..<rows {
-        ds_prefetch_write(y + r * ldy)
-        ds_prefetch_write(y + r * ldy + 16)
+        var c = 0
+        while c < columns { ds_prefetch_write(y + r * ldy + c); c += 16 }
+        ds_prefetch_write(y + r * ldy + columns - 1)
     }
 }
 
@@ -558,6 +453,65 @@ private func kernel8x32(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int,
     store(c70, out + 7 * ldo); store(c71, out + 7 * ldo + 16)
 }
 
+/// out[8×48] = initial (per row) + W[8×K] · X[K×48], or out += W·X when `initial` is nil: the runs' main block,
+/// X a panel of rows 48 floats apart, W as in `microKernel`. Twenty-four accumulators, three X vectors and one
+/// broadcast weight: 28 of AVX-512's 32 vector registers.
+@inline(never)
+private func microKernel48(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>,
+                           initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    if kStride == gemmBlockRows && ldw == 1 {
+        kernel8x48(k: k, w: w, ldw: 1, kStride: 8, x: x, initial: initial, out: out, ldo: ldo)
+    } else {
+        kernel8x48(k: k, w: w, ldw: ldw, kStride: kStride, x: x, initial: initial, out: out, ldo: ldo)
+    }
+}
+
+@inline(__always)
+private func kernel8x48(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int, x: UnsafePointer<Float>,
+                        initial: SIMD8<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    var c00: Lanes, c01: Lanes, c02: Lanes, c10: Lanes, c11: Lanes, c12: Lanes
+    var c20: Lanes, c21: Lanes, c22: Lanes, c30: Lanes, c31: Lanes, c32: Lanes
+    var c40: Lanes, c41: Lanes, c42: Lanes, c50: Lanes, c51: Lanes, c52: Lanes
+    var c60: Lanes, c61: Lanes, c62: Lanes, c70: Lanes, c71: Lanes, c72: Lanes
+    if let initial {
+        c00 = Lanes(repeating: initial[0]); c01 = c00; c02 = c00
+        c10 = Lanes(repeating: initial[1]); c11 = c10; c12 = c10
+        c20 = Lanes(repeating: initial[2]); c21 = c20; c22 = c20
+        c30 = Lanes(repeating: initial[3]); c31 = c30; c32 = c30
+        c40 = Lanes(repeating: initial[4]); c41 = c40; c42 = c40
+        c50 = Lanes(repeating: initial[5]); c51 = c50; c52 = c50
+        c60 = Lanes(repeating: initial[6]); c61 = c60; c62 = c60
+        c70 = Lanes(repeating: initial[7]); c71 = c70; c72 = c70
+    } else {
+        @inline(__always) func row(_ r: Int) -> (Lanes, Lanes, Lanes) {
+            (load(out + r * ldo), load(out + r * ldo + 16), load(out + r * ldo + 32))
+        }
+        (c00, c01, c02) = row(0); (c10, c11, c12) = row(1); (c20, c21, c22) = row(2); (c30, c31, c32) = row(3)
+        (c40, c41, c42) = row(4); (c50, c51, c52) = row(5); (c60, c61, c62) = row(6); (c70, c71, c72) = row(7)
+    }
+    let w0 = w, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
+    let w4 = w3 + ldw, w5 = w4 + ldw, w6 = w5 + ldw, w7 = w6 + ldw
+    var xp = x, o = 0
+    for _ in 0..<k {
+        let x0 = load(xp), x1 = load(xp + 16), x2 = load(xp + 32)
+        xp += gemmWideColumns
+        var b = Lanes(repeating: w0[o]); c00 = fused(c00, b, x0); c01 = fused(c01, b, x1); c02 = fused(c02, b, x2)
+        b = Lanes(repeating: w1[o]); c10 = fused(c10, b, x0); c11 = fused(c11, b, x1); c12 = fused(c12, b, x2)
+        b = Lanes(repeating: w2[o]); c20 = fused(c20, b, x0); c21 = fused(c21, b, x1); c22 = fused(c22, b, x2)
+        b = Lanes(repeating: w3[o]); c30 = fused(c30, b, x0); c31 = fused(c31, b, x1); c32 = fused(c32, b, x2)
+        b = Lanes(repeating: w4[o]); c40 = fused(c40, b, x0); c41 = fused(c41, b, x1); c42 = fused(c42, b, x2)
+        b = Lanes(repeating: w5[o]); c50 = fused(c50, b, x0); c51 = fused(c51, b, x1); c52 = fused(c52, b, x2)
+        b = Lanes(repeating: w6[o]); c60 = fused(c60, b, x0); c61 = fused(c61, b, x1); c62 = fused(c62, b, x2)
+        b = Lanes(repeating: w7[o]); c70 = fused(c70, b, x0); c71 = fused(c71, b, x1); c72 = fused(c72, b, x2)
+        o += kStride
+    }
+    @inline(__always) func put(_ r: Int, _ a: Lanes, _ b: Lanes, _ c: Lanes) {
+        store(a, out + r * ldo); store(b, out + r * ldo + 16); store(c, out + r * ldo + 32)
+    }
+    put(0, c00, c01, c02); put(1, c10, c11, c12); put(2, c20, c21, c22); put(3, c30, c31, c32)
+    put(4, c40, c41, c42); put(5, c50, c51, c52); put(6, c60, c61, c62); put(7, c70, c71, c72)
+}
+
 /// out[8×16] = initial (per row) + W[8×K] · X[K×16], or out += W·X when `initial` is nil: the half-width kernel
 /// for the last 16 (or padded) columns, W as in `microKernel`.
 @inline(never)
@@ -599,9 +553,17 @@ private func kernel8x16(k: Int, w: UnsafePointer<Float>, ldw: Int, kStride: Int,
     store(c4, out + 4 * ldo); store(c5, out + 5 * ldo); store(c6, out + 6 * ldo); store(c7, out + 7 * ldo)
 }
 
-/// Copies the K×`width` block of X at `x` (row stride ldx; width 32 or 16) into `panel`, rows `width` floats apart.
+/// Copies the K×`width` block of X at `x` (row stride ldx; width 48, 32 or 16) into `panel`, rows `width` floats
+/// apart.
 private func packColumns(_ x: UnsafePointer<Float>, ldx: Int, k: Int, width: Int, into panel: UnsafeMutablePointer<Float>) {
-    if width == gemmBlockColumns {
+    if width == gemmWideColumns {
+        for p in 0..<k {
+            let (from, to) = (x + p * ldx, panel + p * gemmWideColumns)
+            store(load(from), to)
+            store(load(from + 16), to + 16)
+            store(load(from + 32), to + 32)
+        }
+    } else if width == gemmBlockColumns {
         for p in 0..<k {
             let from = x + p * ldx
             store(load(from), panel + p * gemmBlockColumns)

@@ -189,12 +189,13 @@ import TestSupport
         defer { Engine.threads = saved }
         for (m, n, k) in [(8, 32, 1), (13, 49, 7), (1, 40, 300), (72, 600, 24), (29, 257, 65), (200, 33, 448), (16, 50, 70),
                           (9, 52, 19), (24, 62, 5), (8, 196, 112), (17, 275, 33), (24, 1100, 40), (9, 2001, 3),
-                          // X rows ≥ 4096 floats apart: slabs packed into panels first (tails: 16 + 5, and 2).
+                          // X rows ≥ 4096 floats apart: slabs packed into panels first (after the 48-column blocks: 32 + 5,
+                          // and 16 + 2).
                           (37, 4117, 11), (32, 4098, 9),
                           // X of ≥ 192 Ki floats: narrow slabs, slab-major (tail 16 + 12).
                           (20, 700, 300),
-                          // K ≥ 512 over X of ≥ 192 Ki floats: the deep path's 96-column slabs (edge rows, a
-                          // 16-block; a tail of 5).
+                          // K ≥ 512 over X of ≥ 192 Ki floats, four runs of K (edge rows; a 16-block and a
+                          // tail of 5).
                           (27, 400, 520), (33, 389, 512)] {
             let (ldw, ldx, ldy) = (k + 3, n + 5, n + 2)
             let w = r.tensor([m * ldw]), x = r.tensor([k * ldx]), bias = r.tensor([m])
