@@ -77,7 +77,9 @@ public func camMap(_ method: CAMMethod, activation a: Tensor, gradient d: Tensor
 /// - Throws: `ExplainError.unknownLayer` when the network names no such layer.
 public func runCAM(_ method: CAMMethod, network: Network, input: Tensor, layer: String, target: ExplainTarget,
                    capturing: Set<String> = []) throws -> (graph: Graph, result: CAMResult) {
-    let g = Graph(recording: true, capturing: capturing)
+    // Recording from the layer on: the trunk before it runs as plain inference does (the gradient is wanted at
+    // the layer only), the rest records.
+    let g = Graph(recording: true, from: layer, capturing: capturing)
     let logits = network.forward(g.input(input), in: g)
     guard let a = g.activation(layer), a.shape.count == 4 else {
         throw ExplainError.unknownLayer(layer, known: network.layerNames)

@@ -207,7 +207,7 @@ public final class EfficientNet: Network {
         var y = stem(x, in: g, activation: .silu)
         for (n, block) in blocks.enumerated() {
             y = block(y, in: g)
-            if let stage = stageEnds[n] { g.name(stage, y) }
+            if let stage = stageEnds[n] { y = g.name(stage, y) }
             if let attention, n == attention.index {
                 let map = g.name(Self.attentionName, g.sigmoid(attention.conv(y, in: g)))
                 y = g.multiply(y, map)

@@ -115,21 +115,19 @@ struct ConvUnit: Sendable {
                              inputScale: Variable?) -> Variable {
         let x = inputScale.map { g.multiply(x, $0) } ?? x
         guard let norm else {
-            let y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
-                             stride: Size2D(stride, stride), padding: pad, groups: groups)
-            g.name(path, y)
+            let y = g.name(path, g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
+                                          stride: Size2D(stride, stride), padding: pad, groups: groups))
             return activation == .identity ? y : g.activate(y, activation)
         }
-        var y = g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
-                         stride: Size2D(stride, stride), padding: pad, groups: groups)
-        g.name(path, y)
+        var y = g.name(path, g.conv2d(x, weight: g.constant(weight), bias: bias.map { g.constant($0) },
+                                      stride: Size2D(stride, stride), padding: pad, groups: groups))
         y = g.batchNorm(y, weight: g.constant(norm.gamma), bias: g.constant(norm.beta), runningMean: norm.mean,
                         runningVar: norm.variance, eps: norm.eps)
         if normIncludesActivation {
             if activation != .identity { y = g.activate(y, activation) }
             return g.name(norm.path, y)
         }
-        g.name(norm.path, y)
+        y = g.name(norm.path, y)
         return activation == .identity ? y : g.activate(y, activation)
     }
 }

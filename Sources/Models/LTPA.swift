@@ -83,8 +83,7 @@ public final class LTPA: Network {
             let (n, c, h, w) = (l.shape[0], l.shape[1], l.shape[2], l.shape[3])
             let projected = g.reshape(g.linear(global, weight: g.constant(projectors[s])), [n, c, 1, 1])
             let score = g.name("attention.\(s)", g.conv2d(g.add(l, projected), weight: g.constant(compatibility[s])))
-            let a = g.reshape(g.softmax(g.reshape(score, [n, h * w]), axis: 1), [n, 1, h, w])
-            g.name(Self.levelNames[s], a)
+            let a = g.name(Self.levelNames[s], g.reshape(g.softmax(g.reshape(score, [n, h * w]), axis: 1), [n, 1, h, w]))
             pooled.append(g.sum(g.multiply(l, a), axes: [2, 3], keepDims: false))
         }
         return g.name("classifier", g.linear(g.concat(pooled, axis: 1), weight: g.constant(classifierWeight),

@@ -162,7 +162,7 @@ public final class ResNet: Network {
         for (stage, blocks) in layers.enumerated() {
             let stagePath = path("layer\(stage + 1)")
             for (i, block) in blocks.enumerated() { y = g.name("\(stagePath).\(i)", block(y, in: g)) }
-            g.name(stagePath, y)
+            y = g.name(stagePath, y)
         }
         let pooled = g.name("avgpool", g.globalAvgPool(y))
         return g.name("fc", fc(g.flatten(pooled), in: g))

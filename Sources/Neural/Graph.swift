@@ -50,10 +50,14 @@ struct TapeNode {
 /// let grads = g.backward(from: logits, seed: oneHot, to: [g.activation("layer4")!])
 /// ```
 public final class Graph {
-    /// Whether ops push tape nodes.
-    public let isRecording: Bool
-    /// Names whose activations are kept in inference mode too (`deepscope model run --activations`).
+    /// Whether ops push tape nodes. A graph made with `recording: true, from: layer` starts out not recording and
+    /// turns to recording at the activation named `layer` (see `name(_:_:)`).
+    public private(set) var isRecording: Bool
+    /// Names whose activations are kept in inference mode too (`deepscope model run --activations`), and the
+    /// layer recording starts from.
     public let captured: Set<String>
+    /// The activation recording starts from, while the graph has not reached it.
+    private var recordingFrom: String?
 
     /// Per-op call counts and CPU seconds (summed over threads), when made with `profiling: true`.
     /// CPU time rather than wall time: on a shared machine it measures this process's work only.
@@ -66,11 +70,16 @@ public final class Graph {
 
     /// - Parameters:
     ///   - recording: push a tape node per op so gradients can be asked for later.
+    ///   - layer: with `recording`, record only from the activation of that name on: the ops before it run as
+    ///     inference does (folded, fused: as fast as a plain forward) and the activation becomes a leaf, which is
+    ///     all a gradient with respect to it needs (GradCAM). The layer is captured, so it is computed exactly.
     ///   - capturing: names (see `name(_:_:)`) whose activations to keep even when not recording.
     ///   - profiling: time every op by kind into `profile`.
-    public init(recording: Bool = false, capturing: Set<String> = [], profiling: Bool = false) {
-        self.isRecording = recording
-        self.captured = capturing
+    public init(recording: Bool = false, from layer: String? = nil, capturing: Set<String> = [],
+                profiling: Bool = false) {
+        self.isRecording = recording && layer == nil
+        self.recordingFrom = recording ? layer : nil
+        self.captured = capturing.union(layer.map { [$0] } ?? [])
         self.isProfiling = profiling
     }
 
@@ -104,9 +113,17 @@ public final class Graph {
 
     // MARK: Named activations
 
-    /// Names an activation so explainers and `--activations` can find it; returns `x` unchanged.
-    @discardableResult
+    /// Names an activation so explainers and `--activations` can find it; returns `x` unchanged, except at the
+    /// layer a graph records from, where recording starts and `x`'s value comes back as a recorded leaf. Model code
+    /// goes on with the returned variable, so gradients reach the layer.
     public func name(_ name: String, _ x: Variable) -> Variable {
+        if !isRecording, let from = recordingFrom, from == name {
+            isRecording = true
+            recordingFrom = nil
+            let leaf = input(x.tensor)
+            activations[name] = leaf
+            return leaf
+        }
         if isRecording || captured.contains(name) { activations[name] = x }
         return x
     }

@@ -101,6 +101,38 @@ import Weights
         #expect(scale > 0 && maxAbsDifference(runs[0].map.data, batched.map.data) <= 1e-4 * scale)
     }
 
+    /// `runCAM` records from the layer on (the trunk before it runs as inference); its activation, gradient and
+    /// map must be those of a graph recording everything, for layers all through each network: stem, stage,
+    /// block and head names, including ones whose naming result the model code must pass on.
+    @Test func recordingFromTheLayerMatchesRecordingEverything() throws {
+        let cases: [(Network, Tensor)] = [
+            (try ExplainFixture.network("efficientnet", variant: ExplainFixture.effnetVariant, padding: "timm",
+                                        weights: "models/effnet_timm/weights.pth"), try ExplainFixture.effnetInput()),
+            (try ExplainFixture.network("xception", variant: "timm", weights: "models_cnn/xception_timm.safetensors"),
+             try ExplainFixture.cnnInput("xception_io.safetensors")),
+            (try ExplainFixture.network("resnet", variant: "18", weights: "models_cnn/resnet18.pth"),
+             try ExplainFixture.cnnInput("resnet18_io.safetensors")),
+        ]
+        for (net, x) in cases {
+            var checked = 0
+            for layer in net.layerNames {
+                let full = Graph(recording: true)
+                let logits = net.forward(full.input(x), in: full)
+                guard let a = full.activation(layer), a.shape.count == 4 else { continue }
+                let gradient = full.backward(from: ExplainTarget.predicted.score(logits, full), to: [a])[0]
+                let partial = try runCAM(.gradcam, network: net, input: x, layer: layer, target: .predicted).result
+                let label = "\(type(of: net)) \(layer)"
+                let scale = max(a.tensor.data.map(abs).max() ?? 0, 1e-6)
+                let gradientScale = max(gradient.data.map(abs).max() ?? 0, 1e-12)
+                #expect(maxAbsDifference(partial.activation.data, a.tensor.data) <= 1e-4 * scale, "\(label) activation")
+                #expect(maxAbsDifference(partial.gradient.data, gradient.data) <= 1e-3 * gradientScale, "\(label) gradient")
+                #expect(maxAbsDifference(partial.logits.data, logits.tensor.data) <= 1e-4, "\(label) logits")
+                checked += 1
+            }
+            #expect(checked >= 5, "\(type(of: net)): \(checked) layers checked")
+        }
+    }
+
     @Test func unknownLayerAndCancellationAreErrors() throws {
         let net = try ExplainFixture.network("resnet", variant: "18", weights: "models_cnn/resnet18.pth")
         let x = try ExplainFixture.cnnInput("resnet18_io.safetensors")
