@@ -6,8 +6,8 @@
 // Why not sgemm: OpenBLAS repacks W for every call and X for every tile (a sixth of its time on EfficientNet's
 // shapes), and its C tile makes a second pass for bias and activation. Here W is packed once at load time
 // (`PackedWeights`; other weights per call), X is copied run by run of K into contiguous panels, the
-// micro-kernel keeps an 8×32 block of Y in sixteen 16-lane registers, and the bias goes in before and the
-// residual and the activation after, while the block's rows are still in L1.
+// micro-kernel keeps an 8×48 block of Y in twenty-four 16-lane registers (8×32 and 8×16 for the last columns),
+// and the bias goes in before and the residual and the activation after, while the block's rows are still in L1.
 // Each output is bias + Σₖ w·x summed in k order (fused where the build has FMA), whatever the slab, row group,
 // edge or thread count, so results do not depend on `Engine.threads`. (Tail columns handled as dot products sum
 // k in four interleaved partial sums, the same for any thread count.)
