@@ -39,19 +39,10 @@ static inline int ds_blas_reselect_core(void) {
 }
 static inline const char *ds_blas_core_name(void) { return openblas_get_corename(); }
 
-// A hint to fetch the cache line at p (for reading) ahead of use: the engine's products ask for the next block
-// of weights while they multiply the current one, since a network's weights come from DRAM on every pass.
-static inline void ds_prefetch(const void *p) {
-#if defined(__GNUC__)
-    __builtin_prefetch(p, 0, 3);
-#else
-    (void)p;
-#endif
-}
-
-// The same for a line about to be written: the products ask for the next block of Y while they multiply into the
-// current one. Y is written row by row, eight rows a map's width apart, more streams than the hardware prefetcher
-// follows; where the map is larger than the last-level cache's share, each store otherwise waits for its line.
+// A hint to fetch the cache line at p for writing ahead of use: the engine's products ask for the next block of Y
+// while they multiply into the current one. Y is written row by row, eight rows a map's width apart, more streams
+// than the hardware prefetcher follows; where the map is larger than the last-level cache's share, each store
+// otherwise waits for its line.
 static inline void ds_prefetch_write(const void *p) {
 #if defined(__GNUC__)
     __builtin_prefetch(p, 1, 3);

@@ -137,17 +137,10 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
                 // Where W's element (r, p) of this block and run lies: wBlock + r·ldw + p·kStride.
                 let (wBlock, wStride, kStride) = packedW ? (w + r0 * k + k0 * gemmBlockRows, 1, gemmBlockRows)
                     : edgeSize > 0 && rowBlock == rowBlocks - 1 ? (edgeW + k0, k, 1) : (w + r0 * ldw + k0, ldw, 1)
-                // The next row block's weights for this run, on their way while this one multiplies: a network's
-                // weights come from DRAM on every pass, in chunks too short for the hardware prefetcher
-                // (272→1632 over 7×7 on one core with 114 MB of cold weights: 90 → 101 GFLOP/s).
-                if unit == 0 && rowBlock + 1 < rows.upperBound {
-                    if packedW {
-                        prefetch(wBlock + gemmBlockRows * k, count: kc * gemmBlockRows)
-                    } else {
-                        // Rows past M (the edge block reads its zero-padded copy) are only a hint: no fault.
-                        for r in 0..<gemmBlockRows { prefetch(wBlock + (gemmBlockRows + r) * ldw, count: kc) }
-                    }
-                }
+                // No software prefetch of the next row block's weights: with the 8×32 block on Emerald Rapids it
+                // paid (272→1632 over 7×7, cold weights: 90 → 101 GFLOP/s); with the 8×48 block on Ice Lake its
+                // burst of misses stalled the core more than the hardware prefetcher's stream (seven shapes, one
+                // and two threads: 2–8 % faster without).
                 let initial: SIMD8<Float>? = run > 0 ? nil : rowBias(bias, r0, m)
                 let blockRows = min(gemmBlockRows, m - r0)
                 // The next full block of this row block's Y, asked for while this one multiplies (the row blocks
@@ -212,13 +205,6 @@ func gemmForward(m: Int, n: Int, k: Int, w: UnsafePointer<Float>, ldw: Int, x: U
             }
         }
     }
-}
-
-/// Asks for the cache lines of `count` floats from `p` ahead of use.
-@inline(__always)
-private func prefetch(_ p: UnsafePointer<Float>, count: Int) {
-    var line = 0
-    while line < count { ds_prefetch(p + line); line += 16 }
 }
 
 private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
