@@ -311,11 +311,8 @@ func packedWeightCount(rows m: Int, columns k: Int) -> Int {
     (m + gemmBlockRows - 1) / gemmBlockRows * gemmBlockRows * k
 }
 
-/// Packs row-major W (M×K, rows `ld` apart, K by default) into `PackedWeights`' layout at `to`. Blocks in
-/// parallel.
-func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, ld: Int? = nil,
-                    into to: UnsafeMutablePointer<Float>) {
-    let ld = ld ?? k
+/// Packs row-major W (M×K) into `PackedWeights`' layout at `to`. Blocks in parallel.
+func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, into to: UnsafeMutablePointer<Float>) {
     // A second worker from 16 Ki floats.
     let blocks = (m + gemmBlockRows - 1) / gemmBlockRows
     Engine.parallelFor(blocks, minimumPerThread: max(1, 16_384 / max(gemmBlockRows * k, 1))) { b in
@@ -330,7 +327,7 @@ func packWeightRows(_ from: UnsafePointer<Float>, rows m: Int, columns k: Int, l
             while p < k {
                 let count = min(16, k - p)
                 for r in 0..<rows {
-                    let row = from + (gemmBlockRows * b + r) * ld + p
+                    let row = from + (gemmBlockRows * b + r) * k + p
                     if count == 16 {
                         store(load(row), tile + r * 16)
                     } else {
